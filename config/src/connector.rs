@@ -1,0 +1,125 @@
+//! Picks the connector config type from `connector.class`.
+
+use std::collections::BTreeMap;
+
+use crate::error::{ConfigErrors, KeyError, Warning};
+use crate::postgres::{is_postgres_class, PostgresConnectorConfig, POSTGRES_CONNECTOR_CLASS};
+
+/// `connector.class` values Sluice can run, fully qualified.
+pub const SUPPORTED_CONNECTOR_CLASSES: &[&str] = &[POSTGRES_CONNECTOR_CLASS];
+
+/// A parsed connector config of any supported kind.
+#[derive(Debug, Clone)]
+pub enum ConnectorConfig {
+    /// `io.debezium.connector.postgresql.PostgresConnector`.
+    Postgres(PostgresConnectorConfig),
+}
+
+impl ConnectorConfig {
+    /// Parses `map` with the config type its `connector.class` names.
+    pub fn from_map(map: &BTreeMap<String, String>) -> Result<(Self, Vec<Warning>), ConfigErrors> {
+        let class = map.get("connector.class").map(|c| c.trim()).unwrap_or("");
+        if class.is_empty() {
+            return Err(single(
+                "connector.class",
+                format!(
+                    "missing required key connector.class: set it to one of {}",
+                    SUPPORTED_CONNECTOR_CLASSES.join(", ")
+                ),
+            ));
+        }
+        if is_postgres_class(class) {
+            let (config, warnings) = PostgresConnectorConfig::from_map(map)?;
+            return Ok((Self::Postgres(config), warnings));
+        }
+        Err(single(
+            "connector.class",
+            format!(
+                "unsupported connector.class \"{class}\": expected one of {}",
+                SUPPORTED_CONNECTOR_CLASSES.join(", ")
+            ),
+        ))
+    }
+
+    /// All errors in `map`, empty when it is valid.
+    pub fn validate(map: &BTreeMap<String, String>) -> Vec<KeyError> {
+        Self::from_map(map)
+            .err()
+            .map(|e| e.errors)
+            .unwrap_or_default()
+    }
+
+    /// The connector's `name`.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Postgres(c) => &c.name,
+        }
+    }
+
+    /// The fully qualified `connector.class`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => POSTGRES_CONNECTOR_CLASS,
+        }
+    }
+}
+
+fn single(key: &str, message: String) -> ConfigErrors {
+    ConfigErrors {
+        errors: vec![KeyError {
+            key: key.to_owned(),
+            message,
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn dispatches_on_class() {
+        let m = map(&[
+            ("name", "c"),
+            ("connector.class", "postgres"),
+            ("database.hostname", "h"),
+            ("database.user", "u"),
+            ("database.dbname", "d"),
+            ("topic.prefix", "p"),
+        ]);
+        let (c, _) = ConnectorConfig::from_map(&m).expect("valid");
+        assert_eq!(c.name(), "c");
+        assert_eq!(c.class(), POSTGRES_CONNECTOR_CLASS);
+        assert!(matches!(c, ConnectorConfig::Postgres(_)));
+    }
+
+    #[test]
+    fn unknown_or_missing_class_lists_supported() {
+        let errors = ConnectorConfig::validate(&map(&[(
+            "connector.class",
+            "io.debezium.connector.mongodb.MongoDbConnector",
+        )]));
+        assert_eq!(
+            errors[0].message,
+            "unsupported connector.class \"io.debezium.connector.mongodb.MongoDbConnector\": expected one of io.debezium.connector.postgresql.PostgresConnector"
+        );
+        let errors = ConnectorConfig::validate(&BTreeMap::new());
+        assert_eq!(errors[0].key, "connector.class");
+        assert!(errors[0]
+            .message
+            .starts_with("missing required key connector.class"));
+    }
+
+    #[test]
+    fn postgres_errors_pass_through() {
+        let errors = ConnectorConfig::validate(&map(&[("connector.class", "postgresql")]));
+        assert_eq!(errors.len(), 5);
+    }
+}

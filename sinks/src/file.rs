@@ -1,0 +1,281 @@
+//! The file and stdout sinks: one JSON line per record.
+//!
+//! ```text
+//! send(batch) --bounded channel--> writer thread --BufWriter--> file | stdout
+//!                                       '--> Delivery(Ok) after the batch is written
+//! ```
+//! Line shape: `{"topic":…,"key":…,"value":…,"headers":{…}}`; key and value are the converter's
+//! output embedded as JSON when the converter writes JSON, else as a JSON string (UTF-8) or a
+//! base64 string (binary). `null` for a null key and for a tombstone.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use base64::Engine as _;
+
+use crate::{Delivery, DeliveryHandle, Sink, SinkError, SinkRecord};
+
+/// Batches queued between the pipeline and the writer thread before `send` waits.
+pub const DEFAULT_QUEUE_BATCHES: usize = 8;
+
+/// How the converter's bytes are embedded in the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embed {
+    /// The bytes are JSON text: embed them as they are.
+    Json,
+    /// Anything else: a JSON string when UTF-8, else base64.
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileSinkOptions {
+    /// `None` writes to stdout.
+    pub path: Option<PathBuf>,
+    pub key: Embed,
+    pub value: Embed,
+}
+
+enum Command {
+    Write(Vec<SinkRecord>, DeliveryHandle),
+    Sync(tokio::sync::oneshot::Sender<Result<(), SinkError>>),
+}
+
+/// Appends records to a file (or stdout) from a dedicated writer thread. Clones share the
+/// writer (several connectors into one file).
+#[derive(Clone)]
+pub struct FileSink {
+    tx: tokio::sync::mpsc::Sender<Command>,
+}
+
+impl FileSink {
+    /// Open (append, create) the file and start the writer thread.
+    pub fn open(options: FileSinkOptions) -> Result<FileSink, SinkError> {
+        let label = options
+            .path
+            .as_ref()
+            .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+        let io_err = |source| SinkError::Io {
+            path: label.clone(),
+            source,
+        };
+        let (out, sync_handle): (Box<dyn Write + Send>, Option<File>) = match &options.path {
+            Some(path) => {
+                let file: File = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(io_err)?;
+                let sync_handle = file.try_clone().map_err(io_err)?;
+                (Box::new(file), Some(sync_handle))
+            }
+            None => (Box::new(std::io::stdout()), None),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(DEFAULT_QUEUE_BATCHES);
+        let writer = Writer {
+            out: BufWriter::with_capacity(1 << 20, out),
+            sync_handle,
+            label,
+            key: options.key,
+            value: options.value,
+            line: Vec::with_capacity(4096),
+        };
+        std::thread::Builder::new()
+            .name("sluice-file-sink".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|source| SinkError::Io {
+                path: "writer thread".into(),
+                source,
+            })?;
+        Ok(FileSink { tx })
+    }
+}
+
+impl Sink for FileSink {
+    async fn send(&mut self, records: Vec<SinkRecord>) -> Result<Delivery, SinkError> {
+        let (handle, delivery) = Delivery::pending();
+        self.tx
+            .send(Command::Write(records, handle))
+            .await
+            .map_err(|_| SinkError::Closed)?;
+        Ok(delivery)
+    }
+
+    async fn sync(&mut self) -> Result<(), SinkError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Command::Sync(tx))
+            .await
+            .map_err(|_| SinkError::Closed)?;
+        rx.await.map_err(|_| SinkError::Closed)?
+    }
+}
+
+struct Writer {
+    out: BufWriter<Box<dyn Write + Send>>,
+    /// The same file, for `sync_data` (none for stdout).
+    sync_handle: Option<File>,
+    label: String,
+    key: Embed,
+    value: Embed,
+    line: Vec<u8>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: tokio::sync::mpsc::Receiver<Command>) {
+        while let Some(command) = rx.blocking_recv() {
+            match command {
+                Command::Write(records, handle) => {
+                    let result = self.write_batch(&records);
+                    let failed = result.is_err();
+                    handle.complete(result);
+                    if failed {
+                        // Stop: every later batch must fail too, so nothing after the gap commits.
+                        return;
+                    }
+                }
+                Command::Sync(reply) => {
+                    let _ = reply.send(self.sync());
+                }
+            }
+        }
+        let _ = self.out.flush();
+    }
+
+    fn io_error(&self, source: std::io::Error) -> SinkError {
+        SinkError::Io {
+            path: self.label.clone(),
+            source,
+        }
+    }
+
+    fn write_batch(&mut self, records: &[SinkRecord]) -> Result<(), SinkError> {
+        for record in records {
+            self.line.clear();
+            render_line(&mut self.line, record, self.key, self.value);
+            self.out
+                .write_all(&self.line)
+                .map_err(|e| self.io_error(e))?;
+        }
+        self.out.flush().map_err(|e| self.io_error(e))
+    }
+
+    fn sync(&mut self) -> Result<(), SinkError> {
+        self.out.flush().map_err(|e| self.io_error(e))?;
+        if let Some(file) = &self.sync_handle {
+            file.sync_data().map_err(|e| self.io_error(e))?;
+        }
+        Ok(())
+    }
+}
+
+/// One record as a JSON line (with the trailing newline).
+pub fn render_line(line: &mut Vec<u8>, record: &SinkRecord, key: Embed, value: Embed) {
+    line.extend_from_slice(b"{\"topic\":");
+    json_string(line, &record.topic);
+    line.extend_from_slice(b",\"key\":");
+    embed(line, record.key.as_deref(), key);
+    line.extend_from_slice(b",\"value\":");
+    embed(line, record.value.as_deref(), value);
+    line.extend_from_slice(b",\"headers\":{");
+    for (i, (name, v)) in record.headers.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        json_string(line, name);
+        line.push(b':');
+        embed(line, v.as_deref(), Embed::Text);
+    }
+    line.extend_from_slice(b"}}\n");
+}
+
+fn embed(line: &mut Vec<u8>, bytes: Option<&[u8]>, how: Embed) {
+    match (bytes, how) {
+        (None, _) => line.extend_from_slice(b"null"),
+        (Some(b), Embed::Json) => line.extend_from_slice(b),
+        (Some(b), Embed::Text) => match std::str::from_utf8(b) {
+            Ok(s) => json_string(line, s),
+            Err(_) => {
+                line.push(b'"');
+                line.extend_from_slice(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(b)
+                        .as_bytes(),
+                );
+                line.push(b'"');
+            }
+        },
+    }
+}
+
+fn json_string(line: &mut Vec<u8>, s: &str) {
+    // serde_json's escaping is the same as Jackson's for the characters that must be escaped.
+    if serde_json::to_writer(&mut *line, s).is_err() {
+        line.extend_from_slice(b"\"\"");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: Option<&str>, value: Option<&str>) -> SinkRecord {
+        SinkRecord {
+            topic: "pg.public.t".into(),
+            key: key.map(|k| k.as_bytes().to_vec()),
+            value: value.map(|v| v.as_bytes().to_vec()),
+            headers: vec![],
+            timestamp_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_lines_and_acknowledges_in_order() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("out.jsonl");
+        let mut sink = FileSink::open(FileSinkOptions {
+            path: Some(path.clone()),
+            key: Embed::Json,
+            value: Embed::Json,
+        })?;
+        let d1 = sink
+            .send(vec![record(Some(r#"{"id":1}"#), Some(r#"{"a":1}"#))])
+            .await?;
+        let d2 = sink.send(vec![record(Some(r#"{"id":1}"#), None)]).await?;
+        d1.await?;
+        d2.await?;
+        sink.sync().await?;
+        let text = std::fs::read_to_string(&path)?;
+        assert_eq!(
+            text,
+            "{\"topic\":\"pg.public.t\",\"key\":{\"id\":1},\"value\":{\"a\":1},\"headers\":{}}\n\
+             {\"topic\":\"pg.public.t\",\"key\":{\"id\":1},\"value\":null,\"headers\":{}}\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn text_embedding_quotes_and_base64s() {
+        let mut line = Vec::new();
+        let mut r = record(Some("plain \"key\""), None);
+        r.value = Some(vec![0xff, 0x00]);
+        render_line(&mut line, &r, Embed::Text, Embed::Text);
+        assert_eq!(
+            String::from_utf8_lossy(&line),
+            "{\"topic\":\"pg.public.t\",\"key\":\"plain \\\"key\\\"\",\"value\":\"/wA=\",\"headers\":{}}\n"
+        );
+    }
+
+    #[test]
+    fn open_in_missing_directory_is_a_clear_error() {
+        let err = FileSink::open(FileSinkOptions {
+            path: Some("/nonexistent-dir/x/out.jsonl".into()),
+            key: Embed::Json,
+            value: Embed::Json,
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("/nonexistent-dir/x/out.jsonl"), "{err}");
+    }
+}

@@ -1,0 +1,296 @@
+//! The data path from a source task to a sink, and the acknowledgements back.
+//!
+//! ```text
+//! source task ──push(Record)──> [transforms] ──converters──> batch ──Sink::send──> sink
+//!      ^   set_position(P) closes "everything pushed so far" at P          │
+//!      │                                                                   │ Delivery
+//!      └── commit() ── OffsetStore <── AckTracker (highest contiguous) <───┘
+//! ```
+//! Batches close on record count, bytes, or age; at most `max_in_flight` batches are
+//! unacknowledged at once, after which [`Pipeline::can_accept`] is false and the source must
+//! stop reading its log: backpressure reaches the replication reader instead of memory.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures::stream::FuturesUnordered;
+use futures::{Future, StreamExt};
+use serde_json::{Map, Value as Json};
+use sluice_sinks::{Sink, SinkError, SinkRecord};
+
+use crate::connect::Record;
+use crate::converter::{ConvertError, Converter};
+use crate::offset::{AckTracker, Committable, OffsetError, OffsetStore};
+
+/// A source position that can be stored as a Kafka Connect source offset.
+pub trait Position: Clone + Send + 'static {
+    fn to_offset(&self) -> Map<String, Json>;
+}
+
+/// Sizes of the data path.
+#[derive(Debug, Clone)]
+pub struct PipelineLimits {
+    /// A batch closes at this many records (`max.batch.size`).
+    pub max_batch_records: usize,
+    /// ... or at this many bytes of serialised keys and values.
+    pub max_batch_bytes: usize,
+    /// ... or when its first record is this old.
+    pub linger: Duration,
+    /// Unacknowledged batches before the source is paused.
+    pub max_in_flight: usize,
+}
+
+impl Default for PipelineLimits {
+    fn default() -> Self {
+        PipelineLimits {
+            max_batch_records: 2048,
+            max_batch_bytes: 4 << 20,
+            linger: Duration::from_millis(20),
+            max_in_flight: 8,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("converter failed for a record on topic {topic}")]
+    Convert {
+        topic: String,
+        #[source]
+        source: ConvertError,
+    },
+    #[error("sink failed")]
+    Sink(#[from] SinkError),
+    #[error("offset store failed")]
+    Offsets(#[from] OffsetError),
+}
+
+type DeliveryFuture = Pin<Box<dyn Future<Output = (u64, Result<(), SinkError>)> + Send>>;
+
+/// One connector task's data path. `S` is the sink, `P` the source's position type.
+pub struct Pipeline<S: Sink, P: Position> {
+    connector: String,
+    partition: Json,
+    key_converter: Box<dyn Converter>,
+    value_converter: Box<dyn Converter>,
+    sink: S,
+    store: Box<dyn OffsetStore>,
+    limits: PipelineLimits,
+    tracker: AckTracker<P>,
+    deliveries: FuturesUnordered<DeliveryFuture>,
+    batch: Vec<SinkRecord>,
+    batch_bytes: usize,
+    batch_started: Option<Instant>,
+    /// Position reached by everything pushed so far, not yet attached to a batch.
+    pending_position: Option<P>,
+    /// The latest position pushed (acknowledged or not).
+    last_position: Option<P>,
+    /// The latest position acknowledged but not yet written to the store.
+    acked_position: Option<Committable<P>>,
+    /// The latest position written to the store.
+    committed_position: Option<P>,
+    scratch: Vec<u8>,
+    records_sent: u64,
+}
+
+impl<S: Sink, P: Position> Pipeline<S, P> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        connector: &str,
+        partition: Json,
+        key_converter: Box<dyn Converter>,
+        value_converter: Box<dyn Converter>,
+        sink: S,
+        store: Box<dyn OffsetStore>,
+        limits: PipelineLimits,
+    ) -> Self {
+        Pipeline {
+            connector: connector.to_string(),
+            partition,
+            key_converter,
+            value_converter,
+            sink,
+            store,
+            limits,
+            tracker: AckTracker::new(),
+            deliveries: FuturesUnordered::new(),
+            batch: Vec::new(),
+            batch_bytes: 0,
+            batch_started: None,
+            pending_position: None,
+            last_position: None,
+            acked_position: None,
+            committed_position: None,
+            scratch: Vec::with_capacity(4096),
+            records_sent: 0,
+        }
+    }
+
+    /// The offset stored for this connector's partition.
+    pub fn load_offset(&self) -> Result<Option<Map<String, Json>>, PipelineError> {
+        Ok(self.store.load(&self.connector, &self.partition)?)
+    }
+
+    /// Convert and append one record to the open batch.
+    pub fn push(&mut self, record: Record) -> Result<(), PipelineError> {
+        let topic = record.topic;
+        let convert_err = |source| PipelineError::Convert {
+            topic: topic.to_string(),
+            source,
+        };
+        let key = if self
+            .key_converter
+            .from_connect(
+                &topic,
+                record.key_schema.as_ref(),
+                record.key.as_ref(),
+                &mut self.scratch,
+            )
+            .map_err(convert_err)?
+        {
+            Some(self.scratch.clone())
+        } else {
+            None
+        };
+        let value = if self
+            .value_converter
+            .from_connect(
+                &topic,
+                record.value_schema.as_ref(),
+                record.value.as_ref(),
+                &mut self.scratch,
+            )
+            .map_err(convert_err)?
+        {
+            Some(self.scratch.clone())
+        } else {
+            None
+        };
+        self.batch_bytes += key.as_ref().map_or(0, Vec::len) + value.as_ref().map_or(0, Vec::len);
+        let headers = record
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k, v.map(String::into_bytes)))
+            .collect();
+        self.batch.push(SinkRecord {
+            topic: topic.clone(),
+            key,
+            value,
+            headers,
+            timestamp_ms: record.timestamp_ms,
+        });
+        self.batch_started.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    /// Everything pushed so far reaches `position` once delivered.
+    pub fn set_position(&mut self, position: P) {
+        self.pending_position = Some(position);
+    }
+
+    /// Whether the open batch should be sent now (full by records or bytes).
+    pub fn batch_full(&self) -> bool {
+        self.batch.len() >= self.limits.max_batch_records
+            || self.batch_bytes >= self.limits.max_batch_bytes
+    }
+
+    /// When the open batch must be sent at the latest (`None`: nothing is open).
+    pub fn batch_deadline(&self) -> Option<tokio::time::Instant> {
+        if self.batch.is_empty() && self.pending_position.is_none() {
+            return None;
+        }
+        let started = self.batch_started.unwrap_or_else(Instant::now);
+        Some(tokio::time::Instant::from_std(started + self.limits.linger))
+    }
+
+    /// Whether the source may read more input (fewer than `max_in_flight` unacknowledged batches).
+    pub fn can_accept(&self) -> bool {
+        self.tracker.in_flight() < self.limits.max_in_flight
+    }
+
+    pub fn has_in_flight(&self) -> bool {
+        !self.deliveries.is_empty()
+    }
+
+    /// The latest position pushed, delivered or not: where a reconnecting source resumes.
+    pub fn last_position(&self) -> Option<&P> {
+        self.last_position
+            .as_ref()
+            .or(self.committed_position.as_ref())
+    }
+
+    pub fn records_sent(&self) -> u64 {
+        self.records_sent
+    }
+
+    /// Send the open batch (a batch with no records but a new position is a marker that is
+    /// acknowledged at once, in order).
+    pub async fn flush_batch(&mut self) -> Result<(), PipelineError> {
+        let position = self.pending_position.take();
+        if self.batch.is_empty() && position.is_none() {
+            return Ok(());
+        }
+        if position.is_some() {
+            self.last_position.clone_from(&position);
+        }
+        let seq = self.tracker.register(position);
+        let records = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        self.batch_started = None;
+        self.records_sent += records.len() as u64;
+        if records.is_empty() {
+            self.deliveries.push(Box::pin(async move { (seq, Ok(())) }));
+        } else {
+            let delivery = self.sink.send(records).await?;
+            self.deliveries
+                .push(Box::pin(async move { (seq, delivery.await) }));
+        }
+        Ok(())
+    }
+
+    /// Wait for the next delivery (cancel-safe). A failed delivery is an error: nothing after it
+    /// may be committed.
+    pub async fn next_ack(&mut self) -> Result<(), PipelineError> {
+        match self.deliveries.next().await {
+            Some((seq, Ok(()))) => {
+                self.tracker.ack(seq);
+                if let Some(c) = self.tracker.take_committable() {
+                    self.acked_position = Some(c);
+                }
+                Ok(())
+            }
+            Some((_, Err(e))) => Err(e.into()),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Wait until everything sent so far is acknowledged.
+    pub async fn drain(&mut self) -> Result<(), PipelineError> {
+        self.flush_batch().await?;
+        while self.has_in_flight() {
+            self.next_ack().await?;
+        }
+        Ok(())
+    }
+
+    /// Make acknowledged records durable and store their position. Returns the position now
+    /// committed, if it moved.
+    pub async fn commit(&mut self) -> Result<Option<P>, PipelineError> {
+        let Some(committable) = self.acked_position.take() else {
+            return Ok(None);
+        };
+        self.sink.sync().await?;
+        let position = committable.position().clone();
+        self.store.commit(
+            &self.connector,
+            &self.partition,
+            committable.map(|p| p.to_offset()),
+        )?;
+        self.committed_position = Some(position.clone());
+        Ok(Some(position))
+    }
+
+    pub fn committed_position(&self) -> Option<&P> {
+        self.committed_position.as_ref()
+    }
+}

@@ -1,0 +1,615 @@
+//! The Postgres connector task: prerequisites, publication, slot, and the streaming loop.
+//!
+//! ```text
+//!             ┌──────────────── select! (biased) ─────────────────┐
+//! shutdown ──>│ 1. stop: drain, commit, final status, close         │
+//! deliveries >│ 2. ack → AckTracker (pipeline)                      │
+//! timers ────>│ 3. close batch / commit offsets + flush LSN / status│
+//! WAL ───────>│ 4. XLogData → decoder → EventSource → pipeline      │ (only while the pipeline
+//!             └─────────────────────────────────────────────────────┘  accepts: backpressure)
+//! ```
+//! The flush LSN reported to the server is always a committed offset, so the server keeps every
+//! WAL segment that a restart may still need. Transient failures (connection lost, server
+//! restarting, slot briefly held by a dying process) are retried with backoff from the last
+//! position handed to the sink; everything else stops the task with a message that says what
+//! to fix.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_config::{PostgresConnectorConfig, PublicationAutocreateMode};
+use sluice_decoders::pgoutput::Decoder;
+use sluice_sinks::Sink;
+use tokio_util::sync::CancellationToken;
+
+use super::position::PgPosition;
+use super::replication::{
+    format_lsn, publication_names_option, ConnectParams, ReplicationConnection, ReplicationError,
+    ReplicationMessage, ReplicationStream, SlotSnapshot, SslMode,
+};
+use super::source::{Emitted, EventError, EventSource};
+use super::tls::connect_sql;
+use crate::connect::Record;
+use crate::pipeline::{Pipeline, PipelineError};
+
+/// How a failure is handled (one exhaustive classification, see [`ConnectorError::class`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Retry with backoff and resume from the last position.
+    Transient,
+    /// The data or the server state is wrong; retrying cannot help.
+    Definite,
+    /// The configuration or the database setup must change.
+    Config,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("cannot connect to postgres at {addr} (database {db}, user {user})")]
+    Connect {
+        addr: String,
+        db: String,
+        user: String,
+        #[source]
+        source: ReplicationError,
+    },
+    #[error("{0}")]
+    Prerequisite(String),
+    #[error("{what}")]
+    Sql {
+        what: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("replication slot {slot} is in use by process {pid}: stop the other consumer of this slot or set a different slot.name")]
+    SlotInUse { slot: String, pid: i32 },
+    #[error("replication from slot {slot} failed at LSN {lsn}")]
+    Stream {
+        slot: String,
+        lsn: String,
+        #[source]
+        source: ReplicationError,
+    },
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+impl ConnectorError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            ConnectorError::Connect { source, .. } | ConnectorError::Stream { source, .. } => {
+                if source.is_transient() {
+                    ErrorClass::Transient
+                } else {
+                    ErrorClass::Config
+                }
+            }
+            ConnectorError::Prerequisite(_) => ErrorClass::Config,
+            ConnectorError::Sql { source, .. } => sql_class(source),
+            ConnectorError::SlotInUse { .. } => ErrorClass::Transient,
+            ConnectorError::Event(EventError::Catalog { source, .. }) => sql_class(source),
+            ConnectorError::Event(
+                EventError::Decode { .. }
+                | EventError::Value { .. }
+                | EventError::BinaryValue { .. }
+                | EventError::UnknownRelation { .. },
+            ) => ErrorClass::Definite,
+            ConnectorError::Pipeline(PipelineError::Sink(_)) => ErrorClass::Transient,
+            ConnectorError::Pipeline(PipelineError::Convert { .. }) => ErrorClass::Definite,
+            ConnectorError::Pipeline(PipelineError::Offsets(_)) => ErrorClass::Config,
+        }
+    }
+}
+
+fn sql_class(e: &tokio_postgres::Error) -> ErrorClass {
+    match e.code() {
+        None => ErrorClass::Transient,
+        Some(code) => {
+            let c = code.code();
+            if c.starts_with("08")
+                || c.starts_with("53")
+                || c.starts_with("57P")
+                || c == "40001"
+                || c == "40P01"
+            {
+                ErrorClass::Transient
+            } else {
+                ErrorClass::Config
+            }
+        }
+    }
+}
+
+/// Worker-level settings the task needs.
+#[derive(Debug, Clone)]
+pub struct TaskSettings {
+    /// `offset.flush.interval.ms`.
+    pub offset_flush_interval: Duration,
+}
+
+/// Run the connector until `shutdown` fires or a non-transient error occurs.
+pub async fn run<S: Sink>(
+    config: Arc<PostgresConnectorConfig>,
+    pipeline: &mut Pipeline<S, PgPosition>,
+    settings: &TaskSettings,
+    shutdown: &CancellationToken,
+) -> Result<(), ConnectorError> {
+    let stored = pipeline
+        .load_offset()?
+        .as_ref()
+        .and_then(PgPosition::from_offset);
+    if let Some(p) = &stored {
+        tracing::info!(lsn = %format_lsn(p.lsn), lsn_proc = %format_lsn(p.lsn_proc), "resuming from stored offset");
+    }
+    let mut failures: u32 = 0;
+    let mut slot_busy: u32 = 0;
+    loop {
+        let resume = pipeline.last_position().copied().or(stored);
+        let result = stream_once(&config, pipeline, settings, shutdown, resume).await;
+        let err = match result {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        // Keep what was already sent: wait for its acknowledgements and commit them.
+        let _ = tokio::time::timeout(Duration::from_secs(10), pipeline.drain()).await;
+        let _ = pipeline.commit().await;
+        let class = err.class();
+        let (retry, delay) = match (&err, class) {
+            (ConnectorError::SlotInUse { .. }, _) => {
+                slot_busy += 1;
+                (
+                    slot_busy <= config.slot_max_retries,
+                    Duration::from_millis(config.slot_retry_delay_ms),
+                )
+            }
+            (_, ErrorClass::Transient) => {
+                failures += 1;
+                let max = config.errors_max_retries;
+                let allowed = max < 0 || failures <= max as u32;
+                let cap = config.retriable_restart_connector_wait_ms.max(100);
+                let backoff = 250u64.saturating_mul(1 << failures.min(10)).min(cap);
+                (allowed, Duration::from_millis(backoff))
+            }
+            (_, ErrorClass::Definite | ErrorClass::Config) => (false, Duration::ZERO),
+        };
+        if !retry {
+            return Err(err);
+        }
+        tracing::warn!(error = %error_chain(&err), retry_in_ms = delay.as_millis() as u64, "connector failed; retrying");
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(delay) => {}
+        }
+        if matches!(class, ErrorClass::Transient)
+            && !matches!(err, ConnectorError::SlotInUse { .. })
+        {
+            // A stream that got going counts as recovery: reset the budget on progress.
+            if pipeline.last_position() != resume.as_ref() {
+                failures = 0;
+            }
+        }
+    }
+}
+
+/// `error: cause: cause` on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Connection settings from the connector config. The session settings fix the text formats
+/// that the value decoders read.
+pub fn connect_params(config: &PostgresConnectorConfig) -> ConnectParams {
+    ConnectParams {
+        host: config.database_hostname.clone(),
+        port: config.database_port,
+        user: config.database_user.clone(),
+        password: config
+            .database_password
+            .as_ref()
+            .map(|s| s.expose().to_string()),
+        dbname: config.database_dbname.clone(),
+        sslmode: match config.database_sslmode {
+            sluice_config::SslMode::Disable => SslMode::Disable,
+            // libpq's `allow` tries plain first; TLS-if-offered is the closest we have.
+            sluice_config::SslMode::Allow | sluice_config::SslMode::Prefer => SslMode::Prefer,
+            sluice_config::SslMode::Require => SslMode::Require,
+            sluice_config::SslMode::VerifyCa => SslMode::VerifyCa,
+            sluice_config::SslMode::VerifyFull => SslMode::VerifyFull,
+        },
+        sslrootcert: config.database_sslrootcert.clone(),
+        sslcert: config.database_sslcert.clone(),
+        sslkey: config.database_sslkey.clone(),
+        application_name: format!("sluice-{}", config.name),
+        options: vec![
+            ("DateStyle".into(), "ISO, MDY".into()),
+            ("IntervalStyle".into(), "postgres".into()),
+            ("TimeZone".into(), "UTC".into()),
+            ("extra_float_digits".into(), "3".into()),
+            ("bytea_output".into(), "hex".into()),
+        ],
+        connect_timeout: Duration::from_secs(30),
+    }
+}
+
+fn sql_err(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> ConnectorError {
+    let what = what.into();
+    move |source| ConnectorError::Sql { what, source }
+}
+
+/// Check what the connector needs from the server, with the fix in each message.
+async fn check_prerequisites(
+    sql: &tokio_postgres::Client,
+    config: &PostgresConnectorConfig,
+) -> Result<(), ConnectorError> {
+    let wal_level: String = sql
+        .query_one("SHOW wal_level", &[])
+        .await
+        .map_err(sql_err("reading wal_level"))?
+        .get(0);
+    if wal_level != "logical" {
+        return Err(ConnectorError::Prerequisite(format!(
+            "wal_level is {wal_level} on {}:{}: logical decoding needs wal_level=logical; set it in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart postgres",
+            config.database_hostname, config.database_port
+        )));
+    }
+    let row = sql
+        .query_one(
+            "SELECT rolsuper, rolreplication FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(sql_err("reading the role's attributes"))?;
+    let (superuser, replication): (bool, bool) = (row.get(0), row.get(1));
+    if !superuser && !replication {
+        return Err(ConnectorError::Prerequisite(format!(
+            "user {} may not use replication: run ALTER ROLE \"{}\" REPLICATION (and grant SELECT on the captured tables)",
+            config.database_user, config.database_user
+        )));
+    }
+    Ok(())
+}
+
+/// Create or update the publication as `publication.autocreate.mode` says.
+async fn ensure_publication(
+    sql: &tokio_postgres::Client,
+    config: &PostgresConnectorConfig,
+) -> Result<(), ConnectorError> {
+    let name = &config.publication_name;
+    let existing = sql
+        .query_opt(
+            "SELECT puballtables FROM pg_publication WHERE pubname = $1",
+            &[name],
+        )
+        .await
+        .map_err(sql_err(format!("looking up publication {name}")))?;
+    let quoted = quote_ident(name);
+    let statement = match (config.publication_autocreate_mode, existing) {
+        (PublicationAutocreateMode::Disabled, None) => {
+            return Err(ConnectorError::Prerequisite(format!(
+                "publication {name} does not exist and publication.autocreate.mode=disabled: create it (CREATE PUBLICATION {quoted} FOR TABLE …) or set publication.autocreate.mode=filtered"
+            )))
+        }
+        (PublicationAutocreateMode::Disabled | PublicationAutocreateMode::AllTables | PublicationAutocreateMode::NoTables, Some(_)) => return Ok(()),
+        (PublicationAutocreateMode::AllTables, None) => format!("CREATE PUBLICATION {quoted} FOR ALL TABLES"),
+        (PublicationAutocreateMode::NoTables, None) => format!("CREATE PUBLICATION {quoted}"),
+        (PublicationAutocreateMode::Filtered, existing) => {
+            let tables = captured_tables(sql, config).await?;
+            if tables.is_empty() {
+                return Err(ConnectorError::Prerequisite(format!(
+                    "no table in database {} matches table.include.list / schema.include.list: check the filters (publication.autocreate.mode=filtered needs at least one table)",
+                    config.database_dbname
+                )));
+            }
+            let list = tables.join(", ");
+            match existing {
+                None => format!("CREATE PUBLICATION {quoted} FOR TABLE {list}"),
+                Some(row) if row.get::<_, bool>(0) => return Ok(()),
+                Some(_) => format!("ALTER PUBLICATION {quoted} SET TABLE {list}"),
+            }
+        }
+    };
+    tracing::info!(publication = %name, statement = %statement, "configuring publication");
+    sql.batch_execute(&statement).await.map_err(|source| {
+        let hint = match source.code().map(|c| c.code()) {
+            Some("42501") => format!(
+                ": user {} may not create publication {name}; create it as a superuser or table owner, or grant the rights",
+                config.database_user
+            ),
+            _ => String::new(),
+        };
+        ConnectorError::Sql {
+            what: format!("configuring publication {name}{hint}"),
+            source,
+        }
+    })
+}
+
+/// The ordinary tables the filters admit, as quoted `schema.table`.
+async fn captured_tables(
+    sql: &tokio_postgres::Client,
+    config: &PostgresConnectorConfig,
+) -> Result<Vec<String>, ConnectorError> {
+    let rows = sql
+        .query(
+            "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+                AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+              ORDER BY 1, 2",
+            &[],
+        )
+        .await
+        .map_err(sql_err("listing tables"))?;
+    let filters = config.filters();
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let (schema, table): (String, String) = (r.get(0), r.get(1));
+            filters
+                .include_table(&schema, &table)
+                .then(|| format!("{}.{}", quote_ident(&schema), quote_ident(&table)))
+        })
+        .collect())
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Make sure the slot exists and is free.
+async fn ensure_slot(
+    sql: &tokio_postgres::Client,
+    repl: &mut ReplicationConnection,
+    config: &PostgresConnectorConfig,
+) -> Result<(), ConnectorError> {
+    let slot = &config.slot_name;
+    let row = sql
+        .query_opt(
+            "SELECT plugin::text, active, active_pid, database::text FROM pg_replication_slots WHERE slot_name = $1",
+            &[slot],
+        )
+        .await
+        .map_err(sql_err(format!("looking up replication slot {slot}")))?;
+    match row {
+        Some(row) => {
+            let plugin: Option<String> = row.get(0);
+            let active: bool = row.get(1);
+            let pid: Option<i32> = row.get(2);
+            let database: Option<String> = row.get(3);
+            if plugin.as_deref() != Some("pgoutput") {
+                return Err(ConnectorError::Prerequisite(format!(
+                    "replication slot {slot} uses plugin {}, not pgoutput: drop it (SELECT pg_drop_replication_slot('{slot}')) or set a different slot.name",
+                    plugin.as_deref().unwrap_or("(physical)")
+                )));
+            }
+            if database.as_deref() != Some(config.database_dbname.as_str()) {
+                return Err(ConnectorError::Prerequisite(format!(
+                    "replication slot {slot} belongs to database {}, not {}: set a different slot.name",
+                    database.as_deref().unwrap_or("?"),
+                    config.database_dbname
+                )));
+            }
+            if active {
+                return Err(ConnectorError::SlotInUse {
+                    slot: slot.clone(),
+                    pid: pid.unwrap_or(0),
+                });
+            }
+            Ok(())
+        }
+        None => {
+            tracing::info!(slot = %slot, "creating replication slot");
+            match repl
+                .create_logical_slot(slot, "pgoutput", SlotSnapshot::NoExport)
+                .await
+            {
+                Ok(created) => {
+                    tracing::info!(slot = %slot, consistent_point = %format_lsn(created.consistent_point), "replication slot created");
+                    Ok(())
+                }
+                // Created concurrently by another process: use it.
+                Err(e) if e.sqlstate() == Some("42710") => Ok(()),
+                Err(source) => Err(ConnectorError::Stream {
+                    slot: slot.clone(),
+                    lsn: "-".into(),
+                    source,
+                }),
+            }
+        }
+    }
+}
+
+fn proto_version(server_version_num: Option<u32>) -> u32 {
+    match server_version_num.unwrap_or(0) {
+        v if v >= 160000 => 4,
+        v if v >= 150000 => 3,
+        v if v >= 140000 => 2,
+        _ => 1,
+    }
+}
+
+struct StreamState {
+    stream: ReplicationStream,
+    slot: String,
+    /// Highest WAL position received from the server.
+    received: u64,
+    /// The flush LSN last reported.
+    flushed: u64,
+}
+
+impl StreamState {
+    async fn status(&mut self, flush: u64, reply: bool) -> Result<(), ConnectorError> {
+        self.flushed = self.flushed.max(flush);
+        let write = self.received.max(self.flushed);
+        let flushed = self.flushed;
+        self.stream
+            .send_standby_status(write, flushed, flushed, reply)
+            .await
+            .map_err(|source| ConnectorError::Stream {
+                slot: self.slot.clone(),
+                lsn: format_lsn(self.received),
+                source,
+            })
+    }
+}
+
+async fn stream_once<S: Sink>(
+    config: &Arc<PostgresConnectorConfig>,
+    pipeline: &mut Pipeline<S, PgPosition>,
+    settings: &TaskSettings,
+    shutdown: &CancellationToken,
+    resume: Option<PgPosition>,
+) -> Result<(), ConnectorError> {
+    let params = connect_params(config);
+    let connect_err = |source| ConnectorError::Connect {
+        addr: params.addr(),
+        db: params.dbname.clone(),
+        user: params.user.clone(),
+        source,
+    };
+    let sql = connect_sql(&params).await.map_err(connect_err)?;
+    check_prerequisites(&sql, config).await?;
+    ensure_publication(&sql, config).await?;
+    let mut repl = ReplicationConnection::connect(&params)
+        .await
+        .map_err(connect_err)?;
+    ensure_slot(&sql, &mut repl, config).await?;
+    let proto = proto_version(repl.server_version_num());
+    let mut options = vec![
+        ("proto_version".to_string(), proto.to_string()),
+        (
+            "publication_names".to_string(),
+            publication_names_option(&[config.publication_name.as_str()]),
+        ),
+    ];
+    if repl.server_version_num().unwrap_or(0) >= 140000 {
+        options.push(("messages".to_string(), "true".to_string()));
+    }
+    options.extend(config.slot_stream_params.iter().cloned());
+    let start_lsn = resume.map_or(0, |p| p.lsn);
+    let stream = repl
+        .start_logical_replication(&config.slot_name, start_lsn, &options)
+        .await
+        .map_err(|source| match source.sqlstate() {
+            Some("55006") => ConnectorError::SlotInUse {
+                slot: config.slot_name.clone(),
+                pid: 0,
+            },
+            _ => ConnectorError::Stream {
+                slot: config.slot_name.clone(),
+                lsn: format_lsn(start_lsn),
+                source,
+            },
+        })?;
+    tracing::info!(slot = %config.slot_name, proto_version = proto, start = %format_lsn(start_lsn), "streaming started");
+    let mut state = StreamState {
+        stream,
+        slot: config.slot_name.clone(),
+        received: start_lsn,
+        flushed: pipeline.committed_position().map_or(start_lsn, |p| p.lsn),
+    };
+    let mut decoder = Decoder::new(proto);
+    let mut source = EventSource::new(config.clone(), resume);
+    let mut records: Vec<Record> = Vec::with_capacity(16);
+    let mut commit_timer = tokio::time::interval(settings.offset_flush_interval);
+    commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut status_timer = tokio::time::interval(Duration::from_millis(
+        config.status_update_interval_ms.max(100),
+    ));
+    status_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let deadline = pipeline.batch_deadline();
+        tokio::select! {
+            biased;
+            // 1. Shutdown: deliver what was handed over, commit it, tell the server, close.
+            _ = shutdown.cancelled() => {
+                pipeline.drain().await?;
+                if let Some(p) = pipeline.commit().await? {
+                    state.status(p.lsn, false).await?;
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(5), state.stream.close()).await;
+                return Ok(());
+            }
+            // 2. Acknowledgements drain before new input.
+            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
+            // 3. Timers: close a lingering batch, commit offsets, keep the server informed.
+            _ = sleep_until(deadline), if deadline.is_some() => pipeline.flush_batch().await?,
+            _ = commit_timer.tick() => {
+                if let Some(p) = pipeline.commit().await? {
+                    state.status(p.lsn, false).await?;
+                }
+            }
+            _ = status_timer.tick() => {
+                let flush = pipeline.committed_position().map_or(state.flushed, |p| p.lsn);
+                state.status(flush, false).await?;
+            }
+            // 4. New input, only while the pipeline has room.
+            message = state.stream.next_message(), if pipeline.can_accept() => {
+                let message = message.map_err(|source| ConnectorError::Stream {
+                    slot: config.slot_name.clone(),
+                    lsn: format_lsn(state.received),
+                    source,
+                })?;
+                match message {
+                    None => {
+                        return Err(ConnectorError::Stream {
+                            slot: config.slot_name.clone(),
+                            lsn: format_lsn(state.received),
+                            source: ReplicationError::Closed,
+                        })
+                    }
+                    Some(ReplicationMessage::Keepalive { wal_end, reply_requested, .. }) => {
+                        state.received = state.received.max(wal_end);
+                        if source.is_idle() && !pipeline.has_in_flight() {
+                            // Everything sent before wal_end has been handled: let the slot move
+                            // on even when nothing is captured (no WAL piles up on the server).
+                            if let Some(p) = source.advance_idle(wal_end) {
+                                pipeline.set_position(p);
+                            }
+                        }
+                        if reply_requested {
+                            let flush = pipeline.committed_position().map_or(state.flushed, |p| p.lsn);
+                            state.status(flush, false).await?;
+                        }
+                    }
+                    Some(ReplicationMessage::XLogData { wal_start, wal_end, data, .. }) => {
+                        state.received = state.received.max(wal_end);
+                        let message = decoder.decode(data).map_err(|source| EventError::Decode {
+                            lsn: format_lsn(wal_start),
+                            source,
+                        })?;
+                        if let Emitted::Records(position) = source.handle(message, wal_start, &sql, &mut records).await? {
+                            for record in records.drain(..) {
+                                pipeline.push(record)?;
+                            }
+                            if let Some(p) = position {
+                                pipeline.set_position(p);
+                            }
+                            if pipeline.batch_full() {
+                                pipeline.flush_batch().await?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,25 @@
+//! Throwaway real servers for tests, started as local processes (there is no Docker
+//! on the machines this project runs on).
+//!
+//! ```text
+//! PgServer::start() --> find binaries --> temp dir (data, socket, log, tls)
+//!     --> initdb --> postgresql.conf / pg_hba.conf --> postgres -p <free port>
+//!     --> poll a connection until ready --> set the superuser password
+//! drop(PgServer) --> SIGQUIT (immediate) --> reap --> remove the temp dir
+//! ```
+//!
+//! Every server has its own temp dir and loopback port, and [`PgServer::unique_name`]
+//! gives every test its own database / slot / publication names, so tests run in
+//! parallel as threads (`cargo test`) or processes (`cargo nextest`).
+//!
+//! Set `SLUICE_TEST_PG_URL` to reuse a running server instead of spawning one.
+
+mod binaries;
+mod error;
+mod names;
+mod os;
+mod postgres;
+mod tls;
+
+pub use error::Error;
+pub use postgres::{PgAuth, PgOptions, PgServer, PG_URL_ENV};
