@@ -298,3 +298,46 @@ impl TransactionTopic {
         }
     }
 }
+
+/// Debezium's heartbeat records (`heartbeat.interval.ms`) on `<topic.heartbeat.prefix>.<prefix>`:
+/// key `{serverName}`, value `{ts_ms}`. They carry the source position forward while the
+/// captured tables are quiet.
+#[derive(Debug)]
+pub struct HeartbeatTopic {
+    pub topic: Arc<str>,
+    server_name: String,
+    key_schema: Arc<Schema>,
+    value_schema: Arc<Schema>,
+}
+
+impl HeartbeatTopic {
+    pub fn new(topic: &str, server_name: &str) -> HeartbeatTopic {
+        HeartbeatTopic {
+            topic: topic.into(),
+            server_name: server_name.to_string(),
+            key_schema: Arc::new(
+                Schema::structure(vec![Field::new(
+                    "serverName",
+                    Schema::new(SchemaType::String),
+                )])
+                .named("io.debezium.connector.common.ServerNameKey"),
+            ),
+            value_schema: Arc::new(
+                Schema::structure(vec![Field::new("ts_ms", Schema::new(SchemaType::Int64))])
+                    .named("io.debezium.connector.common.Heartbeat"),
+            ),
+        }
+    }
+
+    pub fn record(&self, clock: Clock) -> Record {
+        Record {
+            topic: self.topic.clone(),
+            key_schema: Some(self.key_schema.clone()),
+            key: Some(Value::Struct(vec![Value::String(self.server_name.clone())])),
+            value_schema: Some(self.value_schema.clone()),
+            value: Some(Value::Struct(vec![Value::Int64(clock.ms())])),
+            headers: Vec::new(),
+            timestamp_ms: Some(clock.ms()),
+        }
+    }
+}

@@ -30,6 +30,7 @@ use super::replication::{
 use super::source::{Emitted, EventError, EventSource};
 use super::tls::connect_sql;
 use crate::connect::Record;
+use crate::envelope::{Clock, HeartbeatTopic};
 use crate::pipeline::{Pipeline, PipelineError};
 
 /// How a failure is handled (one exhaustive classification, see [`ConnectorError::class`]).
@@ -142,6 +143,12 @@ pub async fn run<S: Sink>(
         .and_then(PgPosition::from_offset);
     if let Some(p) = &stored {
         tracing::info!(lsn = %format_lsn(p.lsn), lsn_proc = %format_lsn(p.lsn_proc), "resuming from stored offset");
+    }
+    if !matches!(config.snapshot_mode, sluice_config::SnapshotMode::NoData) {
+        tracing::warn!(
+            snapshot_mode = %config.snapshot_mode,
+            "initial snapshots are not implemented yet: streaming starts at the replication slot's position and rows that existed before are not emitted"
+        );
     }
     let mut failures: u32 = 0;
     let mut slot_busy: u32 = 0;
@@ -528,6 +535,11 @@ async fn stream_once<S: Sink>(
         config.status_update_interval_ms.max(100),
     ));
     status_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let heartbeat = (config.heartbeat_interval_ms > 0)
+        .then(|| HeartbeatTopic::new(&config.heartbeat_topic(), &config.topic_prefix));
+    let mut heartbeat_timer =
+        tokio::time::interval(Duration::from_millis(config.heartbeat_interval_ms.max(1)));
+    heartbeat_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let deadline = pipeline.batch_deadline();
         tokio::select! {
@@ -548,6 +560,19 @@ async fn stream_once<S: Sink>(
             _ = commit_timer.tick() => {
                 if let Some(p) = pipeline.commit().await? {
                     state.status(p.lsn, false).await?;
+                }
+            }
+            _ = heartbeat_timer.tick(), if heartbeat.is_some() => {
+                if let Some(query) = &config.heartbeat_action_query {
+                    sql.batch_execute(query).await.map_err(sql_err(format!(
+                        "heartbeat.action.query failed ({query}); fix the statement or the user's rights"
+                    )))?;
+                }
+                if let Some(h) = &heartbeat {
+                    pipeline.push(h.record(Clock::now()))?;
+                    if source.is_idle() {
+                        pipeline.set_position(source.position());
+                    }
                 }
             }
             _ = status_timer.tick() => {
