@@ -140,7 +140,7 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         };
         let key = if self
             .key_converter
-            .from_connect(
+            .convert(
                 &topic,
                 record.key_schema.as_ref(),
                 record.key.as_ref(),
@@ -154,7 +154,7 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         };
         let value = if self
             .value_converter
-            .from_connect(
+            .convert(
                 &topic,
                 record.value_schema.as_ref(),
                 record.value.as_ref(),

@@ -27,7 +27,7 @@ pub enum ConvertError {
 /// Kafka Connect's `Converter.fromConnectData`.
 pub trait Converter: Send {
     /// Serialise one key or value. `out` is cleared and filled; returns `false` for a null result.
-    fn from_connect(
+    fn convert(
         &mut self,
         topic: &str,
         schema: Option<&Arc<Schema>>,

@@ -13,7 +13,7 @@ use crate::connect::{Schema, Value};
 pub struct StringConverter;
 
 impl Converter for StringConverter {
-    fn from_connect(
+    fn convert(
         &mut self,
         _topic: &str,
         schema: Option<&Arc<Schema>>,

@@ -34,15 +34,8 @@ pub enum EventError {
         #[source]
         source: sluice_decoders::DecodeError,
     },
-    #[error("cannot decode column {table}.{column} (type {type_name}) at LSN {lsn}")]
-    Value {
-        table: String,
-        column: String,
-        type_name: String,
-        lsn: String,
-        #[source]
-        source: sluice_decoders::DecodeError,
-    },
+    #[error("cannot decode column {} (type {}) at LSN {}", .0.column, .0.type_name, .0.lsn)]
+    Value(Box<ColumnContext>, #[source] sluice_decoders::DecodeError),
     #[error("column {table}.{column} arrived in binary format at LSN {lsn}; Sluice requests text format, so this is a server or protocol mismatch")]
     BinaryValue {
         table: String,
@@ -57,6 +50,15 @@ pub enum EventError {
         #[source]
         source: tokio_postgres::Error,
     },
+}
+
+/// Where a column value failed to decode.
+#[derive(Debug)]
+pub struct ColumnContext {
+    /// `schema.table.column`.
+    pub column: String,
+    pub type_name: String,
+    pub lsn: String,
 }
 
 /// One captured column.
@@ -578,14 +580,19 @@ impl EventSource {
                     _ => mapping::unavailable_value(&column.field_schema, &self.modes),
                 },
                 ColumnValue::Text(bytes) => {
-                    let decoded =
-                        decode_text(&column.ty.pg, bytes).map_err(|source| EventError::Value {
-                            table: format!("{}.{}", table.schema_name, table.table_name),
-                            column: column.name.clone(),
-                            type_name: column.ty.type_name.clone(),
-                            lsn: super::replication::format_lsn(lsn),
+                    let decoded = decode_text(&column.ty.pg, bytes).map_err(|source| {
+                        EventError::Value(
+                            Box::new(ColumnContext {
+                                column: format!(
+                                    "{}.{}.{}",
+                                    table.schema_name, table.table_name, column.name
+                                ),
+                                type_name: column.ty.type_name.clone(),
+                                lsn: super::replication::format_lsn(lsn),
+                            }),
                             source,
-                        })?;
+                        )
+                    })?;
                     mapping::value(&column.ty, &self.modes, decoded)
                 }
                 ColumnValue::Binary(_) => {
