@@ -25,12 +25,27 @@ use crate::postgres::connector::{self, error_chain, TaskSettings};
 /// Why the worker could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("invalid {what}:\n{errors}")]
+    #[error("invalid {what}: {}", config_report(errors))]
     Config { what: String, errors: ConfigErrors },
     #[error("{0}")]
     Setup(String),
     #[error("connector {name} failed: {message}")]
     Connector { name: String, message: String },
+}
+
+/// One error on the same line; several as a count and then one indented line per key, so
+/// that all of them can be fixed in one pass.
+fn config_report(errors: &ConfigErrors) -> String {
+    match errors.errors.as_slice() {
+        [one] => one.message.clone(),
+        many => many
+            .iter()
+            .fold(format!("{} errors", many.len()), |mut s, e| {
+                s.push_str("\n  ");
+                s.push_str(&e.message);
+                s
+            }),
+    }
 }
 
 impl WorkerError {
@@ -194,8 +209,12 @@ pub async fn run(
         match joined {
             Ok((name, Ok(()))) => tracing::info!(connector = %name, "connector stopped"),
             Ok((name, Err(message))) => {
-                tracing::error!(connector = %name, "{message}");
-                failure.get_or_insert(WorkerError::Connector { name, message });
+                // The first failure is what the process reports as it exits; log only the
+                // others, so that each failure is shown once.
+                match failure {
+                    None => failure = Some(WorkerError::Connector { name, message }),
+                    Some(_) => tracing::error!(connector = %name, "{message}"),
+                }
                 shutdown.cancel();
             }
             Err(e) => {

@@ -1,6 +1,9 @@
 //! End-to-end tests of the `sluice` crate against real throwaway servers
 //! (started by `sluice-testcontainers`). One test binary keeps link time down.
 
+mod bad_input;
 mod conformance;
+mod faults;
 mod replication;
 mod support;
+mod types;

@@ -36,8 +36,9 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not valid JSON.
-    #[error("invalid json in {} at line {line}, column {column}", path.display())]
+    /// The file is not valid JSON. The position is in the message of `source` (shown after
+    /// this one in an error chain), not repeated here.
+    #[error("invalid json in {}", path.display())]
     Json {
         /// The file.
         path: PathBuf,
@@ -49,8 +50,9 @@ pub enum ConfigError {
         #[source]
         source: serde_json::Error,
     },
-    /// The file is not a valid `.properties` file.
-    #[error("invalid properties file {} at line {line}", path.display())]
+    /// The file is not a valid `.properties` file. `source` starts with the line number,
+    /// which is not repeated here.
+    #[error("invalid properties file {}", path.display())]
     Properties {
         /// The file.
         path: PathBuf,
@@ -268,7 +270,13 @@ mod tests {
         }
         let message = err.to_string();
         assert!(message.contains("bad.json"), "{message}");
-        assert!(message.contains("line 3, column 19"), "{message}");
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(
+            cause
+                .as_deref()
+                .is_some_and(|c| c.contains("line 3 column 19")),
+            "{cause:?}"
+        );
     }
 
     #[test]
@@ -287,7 +295,12 @@ mod tests {
         let (_d, p) = file("bad.properties", "name=x\nk=\\uZZ\n");
         let err = load_connector_file(&p).expect_err("bad escape");
         assert!(matches!(err, ConfigError::Properties { line: 2, .. }));
-        assert!(err.to_string().contains("bad.properties at line 2"));
+        assert!(err.to_string().contains("bad.properties"));
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(
+            cause.as_deref().is_some_and(|c| c.starts_with("line 2: ")),
+            "{cause:?}"
+        );
     }
 
     #[test]

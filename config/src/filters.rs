@@ -68,6 +68,15 @@ impl NameFilter {
         }
     }
 
+    /// Whether the include pattern at `index` matches `name` (for ordering by include list;
+    /// always false for exclude lists).
+    pub fn include_pattern_matches(&self, index: usize, name: &str) -> bool {
+        match self {
+            Self::Include(patterns) => patterns.get(index).is_some_and(|p| p.is_match(name)),
+            Self::All | Self::Exclude(_) => false,
+        }
+    }
+
     /// The original patterns, as the user wrote them.
     pub fn patterns(&self) -> Vec<&str> {
         match self {
@@ -146,6 +155,14 @@ fn is_builtin(schema: &str, table: &str) -> bool {
     SYSTEM_SCHEMAS.contains(&schema.as_str())
         || schema.starts_with(TEMP_SCHEMA_PREFIX)
         || SYSTEM_TABLES.contains(&table.to_ascii_lowercase().as_str())
+}
+
+/// An include-only list (e.g. `snapshot.include.collection.list`); absent: everything passes.
+pub(crate) fn read_include(reader: &mut KeyReader<'_>, key: &'static str) -> NameFilter {
+    match reader.raw(key) {
+        Some(list) => compile_list(reader, key, list).map_or(NameFilter::All, NameFilter::Include),
+        None => NameFilter::All,
+    }
 }
 
 fn read_pair(

@@ -32,7 +32,8 @@ pub use filters::{Filters, NameFilter};
 pub use postgres::{
     BinaryHandlingMode, DecimalHandlingMode, EventProcessingFailureHandlingMode,
     HstoreHandlingMode, IntervalHandlingMode, Operation, PostgresConnectorConfig,
-    PublicationAutocreateMode, SkippedOperations, SnapshotMode, SslMode, TimePrecisionMode,
+    PublicationAutocreateMode, SkippedOperations, SnapshotLockingMode, SnapshotMode, SslMode,
+    TimePrecisionMode,
 };
 pub use properties::PropertiesError;
 pub use secret::Secret;

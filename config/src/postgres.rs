@@ -81,6 +81,13 @@ pub const DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER: &str = "__debezium_unavailable_
 pub const DEFAULT_INCLUDE_UNKNOWN_DATATYPES: bool = false;
 /// Default of `provide.transaction.metadata`.
 pub const DEFAULT_PROVIDE_TRANSACTION_METADATA: bool = false;
+/// Default of `snapshot.max.threads`: one reader, tables in order (like Debezium).
+pub const DEFAULT_SNAPSHOT_MAX_THREADS: u32 = 1;
+/// Default of `snapshot.lock.timeout.ms`.
+pub const DEFAULT_SNAPSHOT_LOCK_TIMEOUT_MS: u64 = 10_000;
+/// Default of `snapshot.fetch.size`: rows per snapshot chunk.
+pub const DEFAULT_SNAPSHOT_FETCH_SIZE: u32 = 10_240;
+
 /// Default of `snapshot.mode`.
 pub const DEFAULT_SNAPSHOT_MODE: SnapshotMode = SnapshotMode::Initial;
 /// Default of `max.batch.size`: events per batch handed downstream.
@@ -231,6 +238,17 @@ config_enum! {
 }
 
 config_enum! {
+    /// `snapshot.locking.mode`: table locks held while the snapshot reads.
+    pub enum SnapshotLockingMode {
+        /// `LOCK TABLE … IN ACCESS SHARE MODE` on every snapshotted table for the whole
+        /// snapshot: TRUNCATE, DROP and most ALTER TABLE wait until it is done.
+        Shared => "shared",
+        /// No locks: a TRUNCATE during the snapshot can hide rows from it.
+        None => "none",
+    }
+}
+
+config_enum! {
     /// An operation that `skipped.operations` can drop.
     pub enum Operation {
         /// `c`: insert.
@@ -367,6 +385,18 @@ pub struct PostgresConnectorConfig {
     pub provide_transaction_metadata: bool,
     /// `snapshot.mode`.
     pub snapshot_mode: SnapshotMode,
+    /// `snapshot.max.threads`: tables read in parallel during a snapshot.
+    pub snapshot_max_threads: u32,
+    /// `snapshot.fetch.size`: rows per snapshot chunk.
+    pub snapshot_fetch_size: u32,
+    /// `snapshot.include.collection.list`: the subset of captured tables to snapshot.
+    pub snapshot_include_collection_list: crate::NameFilter,
+    /// `snapshot.select.statement.overrides.<schema.table>`: the SELECT used for that table.
+    pub snapshot_select_statement_overrides: BTreeMap<String, String>,
+    /// `snapshot.locking.mode`.
+    pub snapshot_locking_mode: SnapshotLockingMode,
+    /// `snapshot.lock.timeout.ms`: how long the snapshot waits for its table locks.
+    pub snapshot_lock_timeout_ms: u64,
     /// `max.batch.size`.
     pub max_batch_size: u32,
     /// `max.queue.size` (always greater than `max.batch.size`).
@@ -711,6 +741,39 @@ impl PostgresConnectorConfig {
             );
         }
 
+        let snapshot_max_threads =
+            r.int("snapshot.max.threads", DEFAULT_SNAPSHOT_MAX_THREADS, 1, 256);
+        let snapshot_fetch_size = r.int(
+            "snapshot.fetch.size",
+            DEFAULT_SNAPSHOT_FETCH_SIZE,
+            1,
+            i64::from(i32::MAX),
+        );
+        let snapshot_locking_mode = r.choice("snapshot.locking.mode", SnapshotLockingMode::Shared);
+        let snapshot_lock_timeout_ms = r.int(
+            "snapshot.lock.timeout.ms",
+            DEFAULT_SNAPSHOT_LOCK_TIMEOUT_MS,
+            0,
+            i64::MAX,
+        );
+        let snapshot_include_collection_list =
+            crate::filters::read_include(&mut r, "snapshot.include.collection.list");
+        let mut snapshot_select_statement_overrides = BTreeMap::new();
+        if let Some(list) = r.raw("snapshot.select.statement.overrides") {
+            for table in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                let key = format!("snapshot.select.statement.overrides.{table}");
+                match r.peek(&key) {
+                    Some(sql) => {
+                        snapshot_select_statement_overrides.insert(table.to_string(), sql.to_string());
+                    }
+                    None => r.error(
+                        "snapshot.select.statement.overrides",
+                        format!("table {table} is listed in snapshot.select.statement.overrides but {key} is missing: add the SELECT statement for it"),
+                    ),
+                }
+            }
+        }
+
         let max_batch_size = r.int(
             "max.batch.size",
             DEFAULT_MAX_BATCH_SIZE,
@@ -847,6 +910,12 @@ impl PostgresConnectorConfig {
                 include_unknown_datatypes,
                 provide_transaction_metadata,
                 snapshot_mode,
+                snapshot_max_threads,
+                snapshot_fetch_size,
+                snapshot_include_collection_list,
+                snapshot_select_statement_overrides,
+                snapshot_locking_mode,
+                snapshot_lock_timeout_ms,
                 max_batch_size,
                 max_queue_size,
                 max_queue_size_in_bytes,

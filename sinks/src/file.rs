@@ -61,11 +61,13 @@ impl FileSink {
         };
         let (out, sync_handle): (Box<dyn Write + Send>, Option<File>) = match &options.path {
             Some(path) => {
-                let file: File = OpenOptions::new()
+                let mut file: File = OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .read(true)
                     .open(path)
                     .map_err(io_err)?;
+                terminate_torn_line(&mut file).map_err(io_err)?;
                 let sync_handle = file.try_clone().map_err(io_err)?;
                 (Box::new(file), Some(sync_handle))
             }
@@ -109,6 +111,24 @@ impl Sink for FileSink {
             .map_err(|_| SinkError::Closed)?;
         rx.await.map_err(|_| SinkError::Closed)?
     }
+}
+
+/// A crash in the middle of a write can leave a partial last line. Appending to it would glue
+/// the next record onto the fragment and make both unreadable, so end it with a newline first
+/// (readers skip the fragment as a line that is not JSON).
+fn terminate_torn_line(file: &mut File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1))?;
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        // Append mode: the write goes to the end whatever the read position is.
+        file.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 struct Writer {
@@ -264,6 +284,37 @@ mod tests {
             String::from_utf8_lossy(&line),
             "{\"topic\":\"pg.public.t\",\"key\":\"plain \\\"key\\\"\",\"value\":\"/wA=\",\"headers\":{}}\n"
         );
+    }
+
+    #[tokio::test]
+    async fn torn_last_line_is_terminated_before_appending(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("out.jsonl");
+        std::fs::write(&path, "{\"topic\":\"t\",\"key\":{\"id\"")?;
+        let mut sink = FileSink::open(FileSinkOptions {
+            path: Some(path.clone()),
+            key: Embed::Json,
+            value: Embed::Json,
+        })?;
+        sink.send(vec![record(Some(r#"{"id":1}"#), None)])
+            .await?
+            .await?;
+        sink.sync().await?;
+        drop(sink);
+        // A whole file is left alone.
+        let sink = FileSink::open(FileSinkOptions {
+            path: Some(path.clone()),
+            key: Embed::Json,
+            value: Embed::Json,
+        })?;
+        drop(sink);
+        assert_eq!(
+            std::fs::read_to_string(&path)?,
+            "{\"topic\":\"t\",\"key\":{\"id\"\n\
+             {\"topic\":\"pg.public.t\",\"key\":{\"id\":1},\"value\":null,\"headers\":{}}\n"
+        );
+        Ok(())
     }
 
     #[test]

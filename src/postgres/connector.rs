@@ -24,14 +24,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::position::PgPosition;
 use super::replication::{
-    format_lsn, publication_names_option, ConnectParams, ReplicationConnection, ReplicationError,
-    ReplicationMessage, ReplicationStream, SlotSnapshot, SslMode,
+    format_lsn, publication_names_option, ConnectParams, CreatedSlot, ReplicationConnection,
+    ReplicationError, ReplicationMessage, ReplicationStream, SlotSnapshot, SslMode,
 };
+use super::snapshot;
 use super::source::{Emitted, EventError, EventSource};
 use super::tls::connect_sql;
 use crate::connect::Record;
 use crate::envelope::{Clock, HeartbeatTopic};
 use crate::pipeline::{Pipeline, PipelineError};
+use sluice_snapshot::state::SnapshotState;
 
 /// How a failure is handled (one exhaustive classification, see [`ConnectorError::class`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,13 +48,13 @@ pub enum ErrorClass {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
-    #[error("cannot connect to postgres at {addr} (database {db}, user {user})")]
+    #[error("cannot connect to postgres at {addr} (database {db}, user {user}){}", connect_fix(.source))]
     Connect {
         addr: String,
         db: String,
         user: String,
         #[source]
-        source: ReplicationError,
+        source: Box<ReplicationError>,
     },
     #[error("{0}")]
     Prerequisite(String),
@@ -62,19 +64,44 @@ pub enum ConnectorError {
         #[source]
         source: tokio_postgres::Error,
     },
-    #[error("replication slot {slot} is in use by process {pid}: stop the other consumer of this slot or set a different slot.name")]
-    SlotInUse { slot: String, pid: i32 },
+    #[error("replication slot {slot} is in use by {}: stop the other consumer of this slot or set a different slot.name", slot_holder(.pid))]
+    SlotInUse {
+        slot: String,
+        /// The backend holding the slot; 0 when the server did not say.
+        pid: i32,
+    },
     #[error("replication from slot {slot} failed at LSN {lsn}")]
     Stream {
         slot: String,
         lsn: String,
         #[source]
-        source: ReplicationError,
+        source: Box<ReplicationError>,
     },
     #[error(transparent)]
     Event(#[from] EventError),
     #[error(transparent)]
+    Snapshot(#[from] super::snapshot::SnapshotError),
+    #[error(transparent)]
     Pipeline(#[from] PipelineError),
+}
+
+/// What to change when the server refuses the connection itself (the server's message follows
+/// in the cause).
+fn connect_fix(source: &ReplicationError) -> &'static str {
+    match source.sqlstate() {
+        Some("28P01") => ": check database.user and database.password",
+        Some("28000") => ": the server refuses this user from this host; check database.user and the server's pg_hba.conf",
+        Some("3D000") => ": check database.dbname or create the database",
+        Some("42501") => ": grant CONNECT on the database to this user",
+        _ => "",
+    }
+}
+
+fn slot_holder(pid: &i32) -> String {
+    match pid {
+        0 => "another process".to_owned(),
+        pid => format!("process {pid}"),
+    }
 }
 
 impl ConnectorError {
@@ -97,6 +124,19 @@ impl ConnectorError {
                 | EventError::BinaryValue { .. }
                 | EventError::UnknownRelation { .. },
             ) => ErrorClass::Definite,
+            ConnectorError::Snapshot(e) => match e {
+                super::snapshot::SnapshotError::Read { source, .. } => sql_class(source),
+                super::snapshot::SnapshotError::Lock { .. } => ErrorClass::Transient,
+                super::snapshot::SnapshotError::Connect(source) => {
+                    if source.is_transient() {
+                        ErrorClass::Transient
+                    } else {
+                        ErrorClass::Config
+                    }
+                }
+                super::snapshot::SnapshotError::Shape { .. } => ErrorClass::Definite,
+                super::snapshot::SnapshotError::Event(_) => ErrorClass::Definite,
+            },
             ConnectorError::Pipeline(PipelineError::Sink(_)) => ErrorClass::Transient,
             ConnectorError::Pipeline(PipelineError::Convert { .. }) => ErrorClass::Definite,
             ConnectorError::Pipeline(PipelineError::Offsets(_)) => ErrorClass::Config,
@@ -144,17 +184,21 @@ pub async fn run<S: Sink>(
     if let Some(p) = &stored {
         tracing::info!(lsn = %format_lsn(p.lsn), lsn_proc = %format_lsn(p.lsn_proc), "resuming from stored offset");
     }
-    if !matches!(config.snapshot_mode, sluice_config::SnapshotMode::NoData) {
-        tracing::warn!(
-            snapshot_mode = %config.snapshot_mode,
-            "initial snapshots are not implemented yet: streaming starts at the replication slot's position and rows that existed before are not emitted"
-        );
-    }
     let mut failures: u32 = 0;
     let mut slot_busy: u32 = 0;
+    let mut first_attempt = true;
     loop {
-        let resume = pipeline.last_position().copied().or(stored);
-        let result = stream_once(&config, pipeline, settings, shutdown, resume).await;
+        let resume = pipeline.last_position().cloned().or_else(|| stored.clone());
+        let result = stream_once(
+            &config,
+            pipeline,
+            settings,
+            shutdown,
+            resume.clone(),
+            first_attempt,
+        )
+        .await;
+        first_attempt = false;
         let err = match result {
             Ok(()) => return Ok(()),
             Err(e) => e,
@@ -331,7 +375,7 @@ async fn ensure_publication(
     sql.batch_execute(&statement).await.map_err(|source| {
         let hint = match source.code().map(|c| c.code()) {
             Some("42501") => format!(
-                ": user {} may not create publication {name}; create it as a superuser or table owner, or grant the rights",
+                ": user {} may not create or alter it (only a superuser or the owner of every published table may); have one of them create it and set publication.autocreate.mode=disabled",
                 config.database_user
             ),
             _ => String::new(),
@@ -379,7 +423,8 @@ async fn ensure_slot(
     sql: &tokio_postgres::Client,
     repl: &mut ReplicationConnection,
     config: &PostgresConnectorConfig,
-) -> Result<(), ConnectorError> {
+    export_snapshot: bool,
+) -> Result<Option<CreatedSlot>, ConnectorError> {
     let slot = &config.slot_name;
     let row = sql
         .query_opt(
@@ -413,28 +458,139 @@ async fn ensure_slot(
                     pid: pid.unwrap_or(0),
                 });
             }
-            Ok(())
+            Ok(None)
         }
         None => {
             tracing::info!(slot = %slot, "creating replication slot");
-            match repl
-                .create_logical_slot(slot, "pgoutput", SlotSnapshot::NoExport)
-                .await
-            {
+            let snapshot = if export_snapshot {
+                SlotSnapshot::Export
+            } else {
+                SlotSnapshot::NoExport
+            };
+            match repl.create_logical_slot(slot, "pgoutput", snapshot).await {
                 Ok(created) => {
                     tracing::info!(slot = %slot, consistent_point = %format_lsn(created.consistent_point), "replication slot created");
-                    Ok(())
+                    Ok(Some(created))
                 }
                 // Created concurrently by another process: use it.
-                Err(e) if e.sqlstate() == Some("42710") => Ok(()),
+                Err(e) if e.sqlstate() == Some("42710") => Ok(None),
                 Err(source) => Err(ConnectorError::Stream {
                     slot: slot.clone(),
                     lsn: "-".into(),
-                    source,
+                    source: Box::new(source),
                 }),
             }
         }
     }
+}
+
+/// Whether this start needs a snapshot, by `snapshot.mode` and the stored offset.
+#[derive(Debug)]
+enum SnapshotNeed {
+    None,
+    /// A new snapshot; consistent with the stream when the slot is created now.
+    Fresh,
+    /// Finish an interrupted snapshot.
+    Resume(SnapshotState),
+}
+
+fn snapshot_need(
+    config: &PostgresConnectorConfig,
+    resume: Option<&PgPosition>,
+    first_attempt: bool,
+) -> SnapshotNeed {
+    use sluice_config::SnapshotMode as M;
+    if let Some(state) = resume.and_then(|p| p.snapshot.as_ref()) {
+        if !state.is_complete() {
+            return SnapshotNeed::Resume((**state).clone());
+        }
+    }
+    match config.snapshot_mode {
+        M::Initial | M::InitialOnly | M::WhenNeeded if resume.is_none() => SnapshotNeed::Fresh,
+        M::Always if first_attempt => SnapshotNeed::Fresh,
+        M::Initial | M::InitialOnly | M::WhenNeeded | M::Always | M::NoData => SnapshotNeed::None,
+        M::Recovery | M::ConfigurationBased | M::Custom => {
+            if first_attempt {
+                tracing::warn!(snapshot_mode = %config.snapshot_mode, "this snapshot.mode is not supported for Postgres by Sluice; streaming without a snapshot");
+            }
+            SnapshotNeed::None
+        }
+    }
+}
+
+/// The snapshot to run, if any: (state, consistent point, exported snapshot name).
+async fn prepare_snapshot(
+    sql: &tokio_postgres::Client,
+    config: &PostgresConnectorConfig,
+    need: SnapshotNeed,
+    resume: Option<&PgPosition>,
+    created: Option<CreatedSlot>,
+) -> Result<Option<(SnapshotState, u64, Option<String>)>, ConnectorError> {
+    match need {
+        SnapshotNeed::None => Ok(None),
+        SnapshotNeed::Resume(state) => {
+            let consistent = resume.map_or(0, |p| p.lsn);
+            tracing::info!(consistent_point = %format_lsn(consistent), "resuming the interrupted snapshot after its last delivered chunks");
+            Ok(Some((state, consistent, None)))
+        }
+        SnapshotNeed::Fresh => match created {
+            Some(CreatedSlot {
+                consistent_point,
+                snapshot_name: Some(name),
+                ..
+            }) => Ok(Some((
+                SnapshotState::default(),
+                consistent_point,
+                Some(name),
+            ))),
+            _ => {
+                // The slot existed already: no exported snapshot can match its position. Read
+                // the tables now and stream from the slot: replaying the events in order gives
+                // the right final state, but changes between the slot's position and now
+                // may appear twice.
+                let row = sql
+                    .query_one(
+                        "SELECT COALESCE(confirmed_flush_lsn, restart_lsn)::text FROM pg_replication_slots WHERE slot_name = $1",
+                        &[&config.slot_name],
+                    )
+                    .await
+                    .map_err(sql_err("reading the slot position"))?;
+                let lsn: Option<String> = row.get(0);
+                let consistent = lsn
+                    .as_deref()
+                    .and_then(super::replication::parse_lsn)
+                    .unwrap_or(0);
+                tracing::warn!(slot = %config.slot_name, "the replication slot already existed, so the snapshot cannot be exported at its position: rows changed meanwhile may be emitted twice (drop the slot for an exactly consistent snapshot)");
+                Ok(Some((SnapshotState::default(), consistent, None)))
+            }
+        },
+    }
+}
+
+/// The transaction id snapshot records report as `source.txId`.
+async fn snapshot_xid(
+    sql: &tokio_postgres::Client,
+    exported: Option<&str>,
+) -> Result<Option<u32>, ConnectorError> {
+    let begin = match exported {
+        Some(name) => format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+            name.replace('\'', "''")
+        ),
+        None => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string(),
+    };
+    sql.batch_execute(&begin)
+        .await
+        .map_err(sql_err("opening the snapshot"))?;
+    let row = sql
+        .query_one("SELECT txid_snapshot_xmin(txid_current_snapshot())", &[])
+        .await
+        .map_err(sql_err("reading the snapshot's transaction id"))?;
+    sql.batch_execute("COMMIT")
+        .await
+        .map_err(sql_err("closing the snapshot"))?;
+    let xmin: i64 = row.get(0);
+    Ok(u32::try_from(xmin & 0xffff_ffff).ok())
 }
 
 fn proto_version(server_version_num: Option<u32>) -> u32 {
@@ -466,7 +622,7 @@ impl StreamState {
             .map_err(|source| ConnectorError::Stream {
                 slot: self.slot.clone(),
                 lsn: format_lsn(self.received),
-                source,
+                source: Box::new(source),
             })
     }
 }
@@ -477,13 +633,14 @@ async fn stream_once<S: Sink>(
     settings: &TaskSettings,
     shutdown: &CancellationToken,
     resume: Option<PgPosition>,
+    first_attempt: bool,
 ) -> Result<(), ConnectorError> {
     let params = connect_params(config);
     let connect_err = |source| ConnectorError::Connect {
         addr: params.addr(),
         db: params.dbname.clone(),
         user: params.user.clone(),
-        source,
+        source: Box::new(source),
     };
     let sql = connect_sql(&params).await.map_err(connect_err)?;
     check_prerequisites(&sql, config).await?;
@@ -491,7 +648,57 @@ async fn stream_once<S: Sink>(
     let mut repl = ReplicationConnection::connect(&params)
         .await
         .map_err(connect_err)?;
-    ensure_slot(&sql, &mut repl, config).await?;
+    let need = snapshot_need(config, resume.as_ref(), first_attempt);
+    let created = ensure_slot(&sql, &mut repl, config, matches!(need, SnapshotNeed::Fresh)).await?;
+    let mut source = EventSource::new(config.clone(), resume.clone());
+    let mut resume = resume;
+    if let Some((state, consistent, exported)) =
+        prepare_snapshot(&sql, config, need, resume.as_ref(), created).await?
+    {
+        let snapshot_position = |state: Option<Arc<SnapshotState>>| PgPosition {
+            lsn: consistent,
+            lsn_proc: consistent,
+            lsn_commit: consistent,
+            tx_id: None,
+            ts_usec: 0,
+            snapshot: state,
+        };
+        let plans = snapshot::plan(&sql, config, &mut source, &state).await?;
+        let state = if state.tables.is_empty() {
+            SnapshotState::new(plans.iter().map(|p| p.name.clone()).collect())
+        } else {
+            state
+        };
+        // Record that a snapshot is under way (and where streaming will start) before reading,
+        // so that a crash from here on resumes it instead of starting over.
+        pipeline.set_position(snapshot_position(Some(Arc::new(state.clone()))));
+        pipeline.drain().await?;
+        pipeline.commit().await?;
+        let xid = snapshot_xid(&sql, exported.as_deref()).await?;
+        let mapper = source.snapshot_mapper(consistent, xid, crate::envelope::Clock::now().us());
+        let completed = snapshot::run(
+            config, &params, exported, plans, state, mapper, pipeline, shutdown,
+        )
+        .await?;
+        if !completed {
+            pipeline.drain().await?;
+            pipeline.commit().await?;
+            return Ok(());
+        }
+        let done = snapshot_position(None);
+        pipeline.set_position(done.clone());
+        if matches!(
+            config.snapshot_mode,
+            sluice_config::SnapshotMode::InitialOnly
+        ) {
+            pipeline.drain().await?;
+            pipeline.commit().await?;
+            tracing::info!("snapshot.mode=initial_only: snapshot complete, not streaming");
+            return Ok(());
+        }
+        source = EventSource::new(config.clone(), Some(done.clone()));
+        resume = Some(done);
+    }
     let proto = proto_version(repl.server_version_num());
     let mut options = vec![
         ("proto_version".to_string(), proto.to_string()),
@@ -504,7 +711,7 @@ async fn stream_once<S: Sink>(
         options.push(("messages".to_string(), "true".to_string()));
     }
     options.extend(config.slot_stream_params.iter().cloned());
-    let start_lsn = resume.map_or(0, |p| p.lsn);
+    let start_lsn = resume.as_ref().map_or(0, |p| p.lsn);
     let stream = repl
         .start_logical_replication(&config.slot_name, start_lsn, &options)
         .await
@@ -516,7 +723,7 @@ async fn stream_once<S: Sink>(
             _ => ConnectorError::Stream {
                 slot: config.slot_name.clone(),
                 lsn: format_lsn(start_lsn),
-                source,
+                source: Box::new(source),
             },
         })?;
     tracing::info!(slot = %config.slot_name, proto_version = proto, start = %format_lsn(start_lsn), "streaming started");
@@ -527,7 +734,6 @@ async fn stream_once<S: Sink>(
         flushed: pipeline.committed_position().map_or(start_lsn, |p| p.lsn),
     };
     let mut decoder = Decoder::new(proto);
-    let mut source = EventSource::new(config.clone(), resume);
     let mut records: Vec<Record> = Vec::with_capacity(16);
     let mut commit_timer = tokio::time::interval(settings.offset_flush_interval);
     commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -584,14 +790,14 @@ async fn stream_once<S: Sink>(
                 let message = message.map_err(|source| ConnectorError::Stream {
                     slot: config.slot_name.clone(),
                     lsn: format_lsn(state.received),
-                    source,
+                    source: Box::new(source),
                 })?;
                 match message {
                     None => {
                         return Err(ConnectorError::Stream {
                             slot: config.slot_name.clone(),
                             lsn: format_lsn(state.received),
-                            source: ReplicationError::Closed,
+                            source: Box::new(ReplicationError::Closed),
                         })
                     }
                     Some(ReplicationMessage::Keepalive { wal_end, reply_requested, .. }) => {

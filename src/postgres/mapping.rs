@@ -46,6 +46,19 @@ pub struct ColumnType {
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 const DAYS_PER_MONTH_AVG: f64 = 30.4375;
 
+/// `timestamp 'infinity'` / `'-infinity'` in µs: pgjdbc's `PGStatement.DATE_POSITIVE_INFINITY` /
+/// `DATE_NEGATIVE_INFINITY`, which Debezium emits as they are ("Temporal types" in Debezium's
+/// Postgres connector documentation). The millisecond types carry these divided by 1000.
+const TIMESTAMP_POS_INFINITY_MICROS: i64 = 9_223_372_036_825_200_000;
+const TIMESTAMP_NEG_INFINITY_MICROS: i64 = -9_223_372_036_832_400_000;
+/// `date 'infinity'` / `'-infinity'` in days since the epoch, as Debezium emits them: its
+/// `PostgresValueConverter.POSITIVE_INFINITY_LOCAL_DATE` (`-5877611-06-21`) and
+/// `NEGATIVE_INFINITY_LOCAL_DATE` (`-5877611-06-22`), i.e. Postgres' `DATEVAL_NOEND` /
+/// `DATEVAL_NOBEGIN` moved to the Unix epoch with 32-bit wrap-around. Yes, positive infinity is
+/// the smaller number.
+const DATE_POS_INFINITY_DAYS: i32 = -2_147_472_692;
+const DATE_NEG_INFINITY_DAYS: i32 = -2_147_472_691;
+
 impl ColumnType {
     /// Precision and scale of a `numeric(p,s)` column.
     fn numeric_precision_scale(&self) -> Option<(u32, u32)> {
@@ -134,7 +147,8 @@ pub fn schema(ty: &ColumnType, modes: &Modes) -> Schema {
             logical(T::String, "io.debezium.data.Enum").param("allowed", ty.enum_labels.join(","))
         }
         PgType::Bit | PgType::Varbit => {
-            if matches!(ty.pg, PgType::Bit) && ty.typmod == 1 {
+            // Debezium: `column.length() > 1 ? Bits : boolean`, for BIT and VARBIT alike.
+            if ty.typmod == 1 {
                 Schema::new(T::Boolean)
             } else {
                 let length = if ty.typmod > 0 { ty.typmod } else { i32::MAX };
@@ -157,7 +171,11 @@ pub fn schema(ty: &ColumnType, modes: &Modes) -> Schema {
                 Schema::new(T::String).optional(true),
             ),
         },
-        PgType::Array(element) => Schema::array(schema(&ty.element(element), modes).optional(true)),
+        // Debezium builds enum arrays with a required element schema
+        // (`SchemaBuilder.array(Enum.builder(..))`), every other array with an optional one.
+        PgType::Array(element) => Schema::array(
+            schema(&ty.element(element), modes).optional(!matches!(**element, PgType::Enum)),
+        ),
         PgType::Text
         | PgType::Varchar
         | PgType::Bpchar
@@ -207,12 +225,12 @@ pub fn value(ty: &ColumnType, modes: &Modes, v: PgValue) -> Value {
         (PgValue::Numeric(n), _) => {
             numeric_value(&n, ty.numeric_precision_scale().map(|(_, s)| s), modes)
         }
-        (PgValue::Money(n), _) => numeric_value(&n, Some(modes.money_fraction_digits), modes),
+        (PgValue::Money(n), _) => money_value(&n, modes),
         (PgValue::Bytea(b), _) => binary_value(b, modes),
         (PgValue::Date(d), _) => Value::Int32(match d {
             PgDate::Days(days) => days,
-            PgDate::PosInfinity => i32::MAX,
-            PgDate::NegInfinity => i32::MIN,
+            PgDate::PosInfinity => DATE_POS_INFINITY_DAYS,
+            PgDate::NegInfinity => DATE_NEG_INFINITY_DAYS,
         }),
         (PgValue::Time(us), _) => match modes.time_precision {
             TimePrecisionMode::Connect => Value::Int32((us.div_euclid(1000)) as i32),
@@ -234,12 +252,12 @@ pub fn value(ty: &ColumnType, modes: &Modes, v: PgValue) -> Value {
         (PgValue::Timestamp(ts), _) => {
             let us = match ts {
                 PgTimestamp::Micros(us) => us,
-                PgTimestamp::PosInfinity => i64::MAX,
-                PgTimestamp::NegInfinity => i64::MIN,
+                PgTimestamp::PosInfinity => TIMESTAMP_POS_INFINITY_MICROS,
+                PgTimestamp::NegInfinity => TIMESTAMP_NEG_INFINITY_MICROS,
             };
             let millis = matches!(modes.time_precision, TimePrecisionMode::Connect)
                 || ty.time_precision() <= 3;
-            if millis && !matches!(ts, PgTimestamp::PosInfinity | PgTimestamp::NegInfinity) {
+            if millis {
                 Value::Int64(us.div_euclid(1000))
             } else {
                 Value::Int64(us)
@@ -266,6 +284,9 @@ pub fn value(ty: &ColumnType, modes: &Modes, v: PgValue) -> Value {
             }
             IntervalHandlingMode::String => Value::String(iso_interval(months, days, micros)),
         },
+        (PgValue::Text(s), PgType::Bit | PgType::Varbit) if ty.typmod == 1 => {
+            Value::Boolean(s.contains('1'))
+        }
         (PgValue::Text(s), PgType::Bit | PgType::Varbit) => Value::Bytes(bits_to_bytes(&s)),
         (PgValue::Text(s), _) => Value::String(s),
         (PgValue::Point { x, y }, _) => {
@@ -324,11 +345,15 @@ fn numeric_value(n: &PgNumeric, column_scale: Option<u32>, modes: &Modes) -> Val
             PgNumeric::NegInfinity => f64::NEG_INFINITY,
             PgNumeric::Finite(d) => d.to_f64(),
         }),
+        // Debezium's `BigDecimal.toString()` (not `toPlainString()`): `1E-7` for 0.0000001.
         DecimalHandlingMode::String => Value::String(match n {
             PgNumeric::NaN => "NaN".into(),
             PgNumeric::PosInfinity => "Infinity".into(),
             PgNumeric::NegInfinity => "-Infinity".into(),
-            PgNumeric::Finite(d) => d.to_plain_string(),
+            PgNumeric::Finite(d) => match column_scale {
+                Some(scale) => d.rescale(scale).to_java_string(),
+                None => d.to_java_string(),
+            },
         }),
         // Connect's Decimal cannot carry NaN or infinities: they become null, as in Debezium.
         DecimalHandlingMode::Precise => match n {
@@ -341,11 +366,27 @@ fn numeric_value(n: &PgNumeric, column_scale: Option<u32>, modes: &Modes) -> Val
     }
 }
 
+/// Debezium strips trailing zeros before building a `VariableScaleDecimal` (`1.50` → scale 1).
 fn variable_scale(d: &Decimal) -> Value {
+    let d = d.strip_trailing_zeros();
     Value::Struct(vec![
         Value::Int32(d.scale() as i32),
         Value::Bytes(d.to_unscaled_be_bytes()),
     ])
+}
+
+/// Debezium reads money through pgjdbc's `PGmoney`, a `double`: `string` mode prints that double
+/// with Java's `Double.toString` (`1234.5`, not `1234.50`); `precise` rescales it to
+/// `money.fraction.digits` (half-up) and `double` passes it on.
+fn money_value(n: &PgNumeric, modes: &Modes) -> Value {
+    match (modes.decimal, n) {
+        (DecimalHandlingMode::String, PgNumeric::Finite(d)) => {
+            let mut out = Vec::new();
+            crate::converter::json::write_java_double(&mut out, d.to_f64());
+            Value::String(String::from_utf8(out).unwrap_or_default())
+        }
+        _ => numeric_value(n, Some(modes.money_fraction_digits), modes),
+    }
 }
 
 fn binary_value(b: Vec<u8>, modes: &Modes) -> Value {

@@ -12,5 +12,6 @@ pub mod connector;
 pub mod mapping;
 pub mod position;
 pub mod replication;
+pub mod snapshot;
 pub mod source;
 pub mod tls;

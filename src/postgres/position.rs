@@ -11,11 +11,14 @@
 //! every change at or below `lsn_proc` was delivered and is skipped. So a crash at any point
 //! repeats nothing that was acknowledged, and the unacknowledged tail is sent again.
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value as Json};
+use sluice_snapshot::state::SnapshotState;
 
 use crate::pipeline::Position;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PgPosition {
     /// End LSN of the last completely delivered transaction (the flush LSN for the server).
     pub lsn: u64,
@@ -26,6 +29,9 @@ pub struct PgPosition {
     pub tx_id: Option<u32>,
     /// Commit time of that transaction, µs since the Unix epoch.
     pub ts_usec: i64,
+    /// An initial snapshot in progress (`lsn` is then its consistent point, where streaming
+    /// will start): which tables and chunks are already delivered.
+    pub snapshot: Option<Arc<SnapshotState>>,
 }
 
 impl Position for PgPosition {
@@ -36,6 +42,12 @@ impl Position for PgPosition {
         m.insert("lsn_commit".into(), json!(self.lsn_commit));
         m.insert("txId".into(), self.tx_id.map_or(Json::Null, |x| json!(x)));
         m.insert("ts_usec".into(), json!(self.ts_usec));
+        if let Some(state) = &self.snapshot {
+            // Debezium's keys for "a snapshot is in progress", plus Sluice's resumable state.
+            m.insert("snapshot".into(), json!("INITIAL"));
+            m.insert("last_snapshot_record".into(), json!(false));
+            m.insert("sluice_snapshot".into(), state.to_json());
+        }
         m
     }
 }
@@ -56,6 +68,10 @@ impl PgPosition {
                 .and_then(Json::as_u64)
                 .and_then(|x| u32::try_from(x).ok()),
             ts_usec: offset.get("ts_usec").and_then(Json::as_i64).unwrap_or(0),
+            snapshot: offset
+                .get("sluice_snapshot")
+                .and_then(SnapshotState::from_json)
+                .map(Arc::new),
         })
     }
 
@@ -82,8 +98,9 @@ mod tests {
             lsn_commit: 300,
             tx_id: Some(7),
             ts_usec: 1,
+            snapshot: None,
         };
-        assert_eq!(PgPosition::from_offset(&p.to_offset()), Some(p));
+        assert_eq!(PgPosition::from_offset(&p.to_offset()).as_ref(), Some(&p));
         assert!(p.covers_change(7, 150));
         assert!(!p.covers_change(7, 151));
         assert!(

@@ -908,6 +908,13 @@ impl ReplicationStream {
                 self.state = StreamState::ServerDone;
                 Ok(None)
             }
+            // A walsender that is shut down (`pg_ctl stop`, fast or smart) ends the stream with
+            // CommandComplete and no CopyDone, then exits (walsender.c `WalSndDone`): the
+            // server went away, which is not a protocol violation.
+            Frame::Message(Message::CommandComplete(_)) => {
+                self.state = StreamState::Broken;
+                Ok(None)
+            }
             Frame::Message(Message::ErrorResponse(body)) => {
                 self.state = StreamState::Failed;
                 Err(parse_error_fields(body.fields()))

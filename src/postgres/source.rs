@@ -85,6 +85,28 @@ pub struct CapturedTable {
     key_count: usize,
 }
 
+impl CapturedTable {
+    /// Column names in the order of the table's columns (the order snapshot SELECTs use).
+    pub fn column_names(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|c| c.name.as_str())
+    }
+
+    pub fn column_count(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Key column names in key order.
+    pub fn key_column_names(&self) -> impl Iterator<Item = &str> {
+        let mut keyed: Vec<(usize, &str)> = self
+            .columns
+            .iter()
+            .filter_map(|c| c.key.map(|k| (k, c.name.as_str())))
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, n)| n)
+    }
+}
+
 struct TxState {
     xid: u32,
     commit_lsn: u64,
@@ -100,8 +122,7 @@ struct TxState {
 
 /// Turns decoded pgoutput messages into records. Owns the relation cache.
 pub struct EventSource {
-    prefix: String,
-    db: String,
+    info: SourceInfo,
     modes: Modes,
     config: Arc<PostgresConnectorConfig>,
     source_schema: Arc<Schema>,
@@ -116,7 +137,6 @@ pub struct EventSource {
     resume: Option<PgPosition>,
     /// The position after the last message handled.
     position: PgPosition,
-    version: String,
 }
 
 /// What handling one message produced.
@@ -142,11 +162,14 @@ impl EventSource {
         let prefix = config.topic_prefix.clone();
         let message_table = Arc::new(message_table(&prefix, &source_schema));
         EventSource {
-            db: config.database_dbname.clone(),
+            info: SourceInfo {
+                version: concat!(env!("CARGO_PKG_VERSION"), "-sluice").to_string(),
+                prefix,
+                db: config.database_dbname.clone(),
+            },
             tx_topic: config
                 .provide_transaction_metadata
                 .then(|| TransactionTopic::new(&config.transaction_topic())),
-            prefix,
             modes,
             source_schema,
             tables: HashMap::new(),
@@ -154,15 +177,14 @@ impl EventSource {
             tx: None,
             message_table,
             last_commit_lsn: None,
-            position: resume.unwrap_or_default(),
+            position: resume.clone().unwrap_or_default(),
             resume,
             config,
-            version: concat!(env!("CARGO_PKG_VERSION"), "-sluice").to_string(),
         }
     }
 
     pub fn position(&self) -> PgPosition {
-        self.position
+        self.position.clone()
     }
 
     /// No transaction is open: every message received so far is fully handled.
@@ -178,7 +200,7 @@ impl EventSource {
         }
         self.position.lsn = wal_end;
         self.position.lsn_proc = wal_end;
-        Some(self.position)
+        Some(self.position.clone())
     }
 
     /// Handle one pgoutput message that arrived at `lsn`, appending records to `out`.
@@ -194,6 +216,7 @@ impl EventSource {
             M::Begin(b) => {
                 let skip = self
                     .resume
+                    .as_ref()
                     .is_some_and(|r| r.covers_transaction(b.final_lsn));
                 self.tx = Some(TxState {
                     xid: b.xid,
@@ -219,6 +242,7 @@ impl EventSource {
                 self.last_commit_lsn = Some(c.end_lsn);
                 if self
                     .resume
+                    .as_ref()
                     .is_some_and(|r| c.end_lsn >= r.lsn && r.lsn_proc <= c.end_lsn)
                 {
                     self.resume = None;
@@ -229,8 +253,9 @@ impl EventSource {
                     lsn_commit: c.commit_lsn,
                     tx_id: Some(tx.xid),
                     ts_usec: tx.commit_ts_us,
+                    snapshot: None,
                 };
-                Ok(Emitted::Records(Some(self.position)))
+                Ok(Emitted::Records(Some(self.position.clone())))
             }
             M::Relation(r) => {
                 self.relation(r, sql).await?;
@@ -312,7 +337,13 @@ impl EventSource {
     /// Whether the change at `lsn` of the open transaction was delivered before a restart.
     fn skipping(&self, lsn: u64) -> bool {
         match &self.tx {
-            Some(tx) => tx.skip || self.resume.is_some_and(|r| r.covers_change(tx.xid, lsn)),
+            Some(tx) => {
+                tx.skip
+                    || self
+                        .resume
+                        .as_ref()
+                        .is_some_and(|r| r.covers_change(tx.xid, lsn))
+            }
             None => false,
         }
     }
@@ -325,10 +356,63 @@ impl EventSource {
                 lsn_commit: tx.commit_lsn,
                 tx_id: Some(tx.xid),
                 ts_usec: tx.commit_ts_us,
+                snapshot: None,
             };
-            Emitted::Records(Some(self.position))
+            Emitted::Records(Some(self.position.clone()))
         } else {
             Emitted::Records(None)
+        }
+    }
+
+    /// Load a table's shape from the catalog (as a `Relation` message would describe it) so
+    /// the snapshot can map its rows before the stream has said anything about it.
+    pub async fn capture_table(
+        &mut self,
+        sql: &tokio_postgres::Client,
+        relation_id: u32,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<Arc<CapturedTable>>, EventError> {
+        let rows = sql
+            .query(
+                "SELECT attname::text, atttypid, atttypmod FROM pg_attribute
+                  WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+                  ORDER BY attnum",
+                &[&relation_id],
+            )
+            .await
+            .map_err(|source| EventError::Catalog {
+                table: format!("{schema}.{table}"),
+                source,
+            })?;
+        let relation = pgoutput::Relation {
+            xid: None,
+            id: relation_id,
+            namespace: schema.to_string(),
+            name: table.to_string(),
+            replica_identity: pgoutput::ReplicaIdentity::Default,
+            columns: rows
+                .iter()
+                .map(|r| pgoutput::RelationColumn {
+                    flags: 0,
+                    name: r.get(0),
+                    type_oid: r.get(1),
+                    type_modifier: r.get(2),
+                })
+                .collect(),
+        };
+        self.relation(relation, sql).await?;
+        Ok(self.tables.get(&relation_id).cloned().flatten())
+    }
+
+    /// The mapper snapshot readers use, for a snapshot consistent at `lsn`.
+    pub fn snapshot_mapper(&self, lsn: u64, xid: Option<u32>, ts_us: i64) -> SnapshotMapper {
+        SnapshotMapper {
+            info: self.info.clone(),
+            modes: self.modes.clone(),
+            lsn,
+            xid,
+            ts_us,
         }
     }
 
@@ -468,10 +552,19 @@ impl EventSource {
         let config = self.config.clone();
         let skipped = |o: Operation| config.skipped_operations.skips(o);
         let before = old
-            .map(|t| self.row(&table, t, old_key_only, None, lsn))
+            .map(|t| row_image(&table, &self.modes, t, old_key_only, None, lsn))
             .transpose()?;
         let after = new
-            .map(|t| self.row(&table, t, false, before.as_ref().map(|b| &b.0), lsn))
+            .map(|t| {
+                row_image(
+                    &table,
+                    &self.modes,
+                    t,
+                    false,
+                    before.as_ref().map(|b| &b.0),
+                    lsn,
+                )
+            })
             .transpose()?;
         let before_key = before.as_ref().and_then(|b| b.1.clone());
         let after_key = after.as_ref().and_then(|a| a.1.clone());
@@ -547,73 +640,6 @@ impl EventSource {
         Ok(self.after_change(lsn))
     }
 
-    /// A row image as the value struct, and the key struct taken from it.
-    fn row(
-        &self,
-        table: &CapturedTable,
-        tuple: &TupleData,
-        key_only: bool,
-        previous: Option<&Value>,
-        lsn: u64,
-    ) -> Result<(Value, Option<Value>), EventError> {
-        let mut values = vec![Value::Null; table.field_count];
-        let mut key = vec![Value::Null; table.key_count];
-        for (i, column) in table.columns.iter().enumerate() {
-            if column.field.is_none() && column.key.is_none() {
-                continue;
-            }
-            let raw = tuple.0.get(i).unwrap_or(&ColumnValue::Null);
-            let v = match raw {
-                ColumnValue::Null
-                    if key_only && column.key.is_none() && !column.field_schema.optional =>
-                {
-                    mapping::absent_required_value(&column.field_schema)
-                }
-                ColumnValue::Null => Value::Null,
-                ColumnValue::UnchangedToast => match (previous, column.field) {
-                    // With REPLICA IDENTITY FULL the old image carries the real value.
-                    (Some(Value::Struct(prev)), Some(f))
-                        if !matches!(prev.get(f), None | Some(Value::Null)) =>
-                    {
-                        prev[f].clone()
-                    }
-                    _ => mapping::unavailable_value(&column.field_schema, &self.modes),
-                },
-                ColumnValue::Text(bytes) => {
-                    let decoded = decode_text(&column.ty.pg, bytes).map_err(|source| {
-                        EventError::Value(
-                            Box::new(ColumnContext {
-                                column: format!(
-                                    "{}.{}.{}",
-                                    table.schema_name, table.table_name, column.name
-                                ),
-                                type_name: column.ty.type_name.clone(),
-                                lsn: super::replication::format_lsn(lsn),
-                            }),
-                            source,
-                        )
-                    })?;
-                    mapping::value(&column.ty, &self.modes, decoded)
-                }
-                ColumnValue::Binary(_) => {
-                    return Err(EventError::BinaryValue {
-                        table: format!("{}.{}", table.schema_name, table.table_name),
-                        column: column.name.clone(),
-                        lsn: super::replication::format_lsn(lsn),
-                    })
-                }
-            };
-            if let Some(k) = column.key {
-                key[k] = v.clone();
-            }
-            if let Some(f) = column.field {
-                values[f] = v;
-            }
-        }
-        let key = (table.key_count > 0).then_some(Value::Struct(key));
-        Ok((Value::Struct(values), key))
-    }
-
     fn event(
         &mut self,
         op: Op,
@@ -686,30 +712,15 @@ impl EventSource {
         ts_us: i64,
         lsn: u64,
     ) -> Value {
-        let sequence = format!(
-            "[{},\"{}\"]",
-            self.last_commit_lsn
-                .map_or_else(|| "null".to_string(), |l| format!("\"{l}\"")),
-            lsn
-        );
-        Value::Struct(vec![
-            Value::String(self.version.clone()),
-            Value::String("postgresql".into()),
-            Value::String(self.prefix.clone()),
-            Value::Int64(ts_us / 1000),
-            Value::String("false".into()),
-            Value::String(self.db.clone()),
-            Value::String(sequence),
-            Value::Int64(ts_us),
-            Value::Int64(ts_us.saturating_mul(1000)),
-            Value::String(schema.to_string()),
-            Value::String(table.to_string()),
-            xid.map_or(Value::Null, |x| Value::Int64(i64::from(x))),
-            Value::Int64(lsn as i64),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-        ])
+        self.info.value(
+            "false",
+            self.last_commit_lsn,
+            schema,
+            table,
+            xid,
+            ts_us,
+            lsn,
+        )
     }
 
     fn message_record(&self, m: &pgoutput::LogicalMessage, lsn: u64) -> Record {
@@ -735,6 +746,174 @@ impl EventSource {
             ])),
             headers: Vec::new(),
             timestamp_ms: Some(clock.ms()),
+        }
+    }
+}
+
+/// A row image as the value struct, and the key struct taken from it. Shared by the stream
+/// and the snapshot readers, so both render every type the same way.
+pub fn row_image(
+    table: &CapturedTable,
+    modes: &Modes,
+    tuple: &TupleData,
+    key_only: bool,
+    previous: Option<&Value>,
+    lsn: u64,
+) -> Result<(Value, Option<Value>), EventError> {
+    let mut values = vec![Value::Null; table.field_count];
+    let mut key = vec![Value::Null; table.key_count];
+    for (i, column) in table.columns.iter().enumerate() {
+        if column.field.is_none() && column.key.is_none() {
+            continue;
+        }
+        let raw = tuple.0.get(i).unwrap_or(&ColumnValue::Null);
+        let v = match raw {
+            ColumnValue::Null
+                if key_only && column.key.is_none() && !column.field_schema.optional =>
+            {
+                mapping::absent_required_value(&column.field_schema)
+            }
+            ColumnValue::Null => Value::Null,
+            ColumnValue::UnchangedToast => match (previous, column.field) {
+                // With REPLICA IDENTITY FULL the old image carries the real value.
+                (Some(Value::Struct(prev)), Some(f))
+                    if !matches!(prev.get(f), None | Some(Value::Null)) =>
+                {
+                    prev[f].clone()
+                }
+                _ => mapping::unavailable_value(&column.field_schema, modes),
+            },
+            ColumnValue::Text(bytes) => {
+                let decoded = decode_text(&column.ty.pg, bytes).map_err(|source| {
+                    EventError::Value(
+                        Box::new(ColumnContext {
+                            column: format!(
+                                "{}.{}.{}",
+                                table.schema_name, table.table_name, column.name
+                            ),
+                            type_name: column.ty.type_name.clone(),
+                            lsn: super::replication::format_lsn(lsn),
+                        }),
+                        source,
+                    )
+                })?;
+                mapping::value(&column.ty, modes, decoded)
+            }
+            ColumnValue::Binary(_) => {
+                return Err(EventError::BinaryValue {
+                    table: format!("{}.{}", table.schema_name, table.table_name),
+                    column: column.name.clone(),
+                    lsn: super::replication::format_lsn(lsn),
+                })
+            }
+        };
+        if let Some(k) = column.key {
+            key[k] = v.clone();
+        }
+        if let Some(f) = column.field {
+            values[f] = v;
+        }
+    }
+    let key = (table.key_count > 0).then_some(Value::Struct(key));
+    Ok((Value::Struct(values), key))
+}
+
+/// The connector-wide part of the `source` block.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    pub version: String,
+    pub prefix: String,
+    pub db: String,
+}
+
+impl SourceInfo {
+    /// `io.debezium.connector.postgresql.Source` for one event.
+    #[allow(clippy::too_many_arguments)]
+    pub fn value(
+        &self,
+        snapshot: &str,
+        last_commit_lsn: Option<u64>,
+        schema: &str,
+        table: &str,
+        xid: Option<u32>,
+        ts_us: i64,
+        lsn: u64,
+    ) -> Value {
+        let sequence = format!(
+            "[{},\"{}\"]",
+            last_commit_lsn.map_or_else(|| "null".to_string(), |l| format!("\"{l}\"")),
+            lsn
+        );
+        Value::Struct(vec![
+            Value::String(self.version.clone()),
+            Value::String("postgresql".into()),
+            Value::String(self.prefix.clone()),
+            Value::Int64(ts_us / 1000),
+            Value::String(snapshot.into()),
+            Value::String(self.db.clone()),
+            Value::String(sequence),
+            Value::Int64(ts_us),
+            Value::Int64(ts_us.saturating_mul(1000)),
+            Value::String(schema.to_string()),
+            Value::String(table.to_string()),
+            xid.map_or(Value::Null, |x| Value::Int64(i64::from(x))),
+            Value::Int64(lsn as i64),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ])
+    }
+}
+
+/// Index of `snapshot` in the source struct, for patching markers into snapshot records.
+const SOURCE_SNAPSHOT_FIELD: usize = 4;
+
+/// Turns rows read by snapshot readers into `op: "r"` records. Cheap to clone into each
+/// reader task.
+#[derive(Debug, Clone)]
+pub struct SnapshotMapper {
+    pub info: SourceInfo,
+    pub modes: Modes,
+    /// The consistent point: streaming starts here.
+    pub lsn: u64,
+    pub xid: Option<u32>,
+    pub ts_us: i64,
+}
+
+impl SnapshotMapper {
+    /// A read event for one row (marker `true`; see [`set_snapshot_marker`]).
+    pub fn record(&self, table: &CapturedTable, tuple: &TupleData) -> Result<Record, EventError> {
+        let (after, key) = row_image(table, &self.modes, tuple, false, None, self.lsn)?;
+        let source = self.info.value(
+            "true",
+            None,
+            &table.schema_name,
+            &table.table_name,
+            self.xid,
+            self.ts_us,
+            self.lsn,
+        );
+        Ok(ChangeEvent {
+            op: Op::Read,
+            table: table.schema.clone(),
+            key,
+            before: None,
+            after: Some(after),
+            source,
+            transaction: None,
+            clock: Clock::now(),
+        }
+        .into_record())
+    }
+}
+
+/// Set `source.snapshot` of a snapshot record.
+pub fn set_snapshot_marker(record: &mut Record, marker: &str) {
+    if let Some(Value::Struct(envelope)) = record.value.as_mut() {
+        if let Some(Value::Struct(source)) = envelope.get_mut(2) {
+            if let Some(slot) = source.get_mut(SOURCE_SNAPSHOT_FIELD) {
+                *slot = Value::String(marker.to_string());
+            }
         }
     }
 }

@@ -290,6 +290,52 @@ impl Decimal {
         }
     }
 
+    /// The same value with as few fraction digits as it needs (never a negative scale), like
+    /// Java's `stripTrailingZeros()` followed by `setScale(0)` when the scale went negative:
+    /// `1.50` → `1.5`, `100` → `100`, `0.00` → `0`.
+    pub fn strip_trailing_zeros(&self) -> Decimal {
+        let mut digits = self.digits.clone();
+        let mut scale = self.scale;
+        while scale > 0 && digits.last() == Some(&0) {
+            digits.pop();
+            scale -= 1;
+        }
+        if digits.is_empty() {
+            scale = 0;
+        }
+        Decimal {
+            negative: self.negative && !digits.is_empty(),
+            digits,
+            scale,
+        }
+    }
+
+    /// Java's `BigDecimal.toString()`: plain notation unless the adjusted exponent is below
+    /// -6, then scientific (`1E-7`, `-1.5E-8`, `0E-8`).
+    pub fn to_java_string(&self) -> String {
+        let coefficient_len = self.digits.len().max(1) as i64;
+        let adjusted = coefficient_len - 1 - i64::from(self.scale);
+        if self.scale == 0 || adjusted >= -6 {
+            return self.to_plain_string();
+        }
+        let mut s = String::with_capacity(self.digits.len() + 8);
+        if self.negative {
+            s.push('-');
+        }
+        match self.digits.split_first() {
+            None => s.push('0'),
+            Some((first, rest)) => {
+                s.push(char::from(b'0' + first));
+                if !rest.is_empty() {
+                    s.push('.');
+                    rest.iter().for_each(|&d| s.push(char::from(b'0' + d)));
+                }
+            }
+        }
+        s.push_str(&format!("E{adjusted}"));
+        s
+    }
+
     /// Nearest `f64` (correctly rounded by the standard library's parser).
     pub fn to_f64(&self) -> f64 {
         self.to_plain_string().parse::<f64>().unwrap_or(f64::NAN)

@@ -177,6 +177,32 @@ fn numeric_bytes_like_java_biginteger() {
 }
 
 #[test]
+fn numeric_java_forms() {
+    // BigDecimal.toString(): scientific once the adjusted exponent is below -6.
+    for (input, java) in [
+        ("0.000001", "0.000001"),
+        ("0.0000001", "1E-7"),
+        ("-0.00000012", "-1.2E-7"),
+        ("0.00000000", "0E-8"),
+        ("12345678.91", "12345678.91"),
+        ("100", "100"),
+        ("0", "0"),
+    ] {
+        assert_eq!(dec(input).to_java_string(), java, "{input}");
+    }
+    // stripTrailingZeros() with a negative scale clamped to 0.
+    for (input, plain, scale) in [
+        ("1.50", "1.5", 1),
+        ("100", "100", 0),
+        ("0.00", "0", 0),
+        ("-2.000", "-2", 0),
+    ] {
+        let d = dec(input).strip_trailing_zeros();
+        assert_eq!((d.to_plain_string().as_str(), d.scale()), (plain, scale));
+    }
+}
+
+#[test]
 fn numeric_parse_and_format() {
     assert_eq!(dec("-0.000001").to_plain_string(), "-0.000001");
     assert_eq!(dec("-0.00").to_plain_string(), "0.00");

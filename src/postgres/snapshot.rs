@@ -1,0 +1,765 @@
+//! The initial snapshot of the Postgres connector.
+//!
+//! ```text
+//! slot created with EXPORT_SNAPSHOT ──> snapshot name + consistent point C
+//!   readers (snapshot.max.threads), each: BEGIN REPEATABLE READ; SET TRANSACTION SNAPSHOT
+//!     table by table, keyset chunks:  COPY (SELECT … WHERE key > last ORDER BY key LIMIT n)
+//!     ── rows → same row mapping as the stream ──> Chunk ──┐ (bounded channel)
+//!   merge (this task): markers (first/true/last…), pipeline, SnapshotState in the position
+//!   done ──> streaming starts at C: every change after the snapshot, none before it
+//! ```
+//! Every reader sees the database exactly as of C, so a write concurrent with the snapshot is
+//! either in the snapshot rows or a stream event after C, never both and never neither.
+//! A restart in the middle resumes each table after its last delivered chunk; the exported
+//! snapshot is gone by then, so the remaining chunks are read as of the restart and streaming
+//! still starts at C. Replaying events in order then gives the right final state (an event
+//! older than a re-read row may follow it); exactly-once *events* across such a restart need
+//! the watermark method, which comes with incremental snapshots.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{pin_mut, StreamExt};
+use sluice_config::PostgresConnectorConfig;
+use sluice_decoders::pgoutput::{ColumnValue, TupleData};
+use sluice_sinks::Sink;
+use sluice_snapshot::marker::{Marker, SnapshotMarker};
+use sluice_snapshot::progress::TableProgress;
+use sluice_snapshot::state::SnapshotState;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::connector::ConnectorError;
+use super::position::PgPosition;
+use super::replication::{format_lsn, ConnectParams};
+use super::source::{set_snapshot_marker, CapturedTable, EventError, EventSource, SnapshotMapper};
+use super::tls::connect_sql;
+use crate::connect::Record;
+use crate::pipeline::Pipeline;
+
+/// Chunks queued per reader before readers wait for the pipeline.
+const CHUNKS_PER_READER: usize = 2;
+/// Progress is logged at most this often per table.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// One table to read.
+#[derive(Debug)]
+pub struct TablePlan {
+    /// `schema.table`.
+    pub name: String,
+    pub captured: Arc<CapturedTable>,
+    /// `"schema"."table"`.
+    quoted: String,
+    /// Quoted column names, in the captured table's column order.
+    columns: String,
+    /// Quoted key columns and their positions among the columns (empty: read whole).
+    key: Vec<(String, usize)>,
+    select_override: Option<String>,
+    estimate: u64,
+}
+
+/// Why a snapshot stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot read of {table} failed")]
+    Read {
+        table: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("cannot lock the snapshot's tables within snapshot.lock.timeout.ms ({timeout_ms} ms): another session holds an exclusive lock (TRUNCATE, ALTER, DROP); retry later, raise the timeout, or set snapshot.locking.mode=none")]
+    Lock {
+        timeout_ms: u64,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("cannot open a snapshot reader")]
+    Connect(#[source] super::replication::ReplicationError),
+    #[error(
+        "snapshot row of {table} does not match its columns ({got} values for {expected} columns)"
+    )]
+    Shape {
+        table: String,
+        got: usize,
+        expected: usize,
+    },
+    #[error(transparent)]
+    Event(Box<EventError>),
+}
+
+impl From<EventError> for SnapshotError {
+    fn from(e: EventError) -> Self {
+        SnapshotError::Event(Box::new(e))
+    }
+}
+
+/// Text of a row's key columns: where a restart resumes a table.
+type RowKey = Option<Vec<Option<String>>>;
+
+/// What readers hand to the merge loop.
+enum ReaderEvent {
+    /// Rows of one table, in key order, each with its key.
+    Chunk {
+        table: usize,
+        rows: Vec<(Record, RowKey)>,
+    },
+    TableDone {
+        table: usize,
+    },
+    Failed(SnapshotError),
+}
+
+/// A row waiting for its marker in the merge loop.
+struct Pending {
+    record: Record,
+    table: usize,
+    key: RowKey,
+    last_of_table: bool,
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Decide which tables to read, in Debezium's order, and load their shapes.
+pub async fn plan(
+    sql: &tokio_postgres::Client,
+    config: &PostgresConnectorConfig,
+    source: &mut EventSource,
+    state: &SnapshotState,
+) -> Result<Vec<TablePlan>, ConnectorError> {
+    let sql_err = |what: &str| {
+        let what = what.to_string();
+        move |source| ConnectorError::Sql { what, source }
+    };
+    let rows = sql
+        .query(
+            "SELECT c.oid, n.nspname::text, c.relname::text, GREATEST(c.reltuples, 0)::bigint
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+                AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'",
+            &[],
+        )
+        .await
+        .map_err(sql_err("listing tables for the snapshot"))?;
+    let filters = config.filters();
+    let mut found: Vec<(String, u32, String, String, u64)> = rows
+        .iter()
+        .map(|r| {
+            let (oid, schema, table, estimate): (u32, String, String, i64) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            (
+                format!("{schema}.{table}"),
+                oid,
+                schema,
+                table,
+                estimate.max(0) as u64,
+            )
+        })
+        .filter(|(name, _, schema, table, _)| {
+            filters.include_table(schema, table)
+                && config.snapshot_include_collection_list.admits(name)
+                && (state.tables.is_empty() || state.tables.contains(name))
+        })
+        .collect();
+    let mut names: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
+    let patterns = filters.table.patterns();
+    sluice_snapshot::order::include_list_order(&mut names, patterns.len(), |i, t| {
+        filters.table.include_pattern_matches(i, t)
+    });
+    found.sort_by_key(|f| names.iter().position(|n| *n == f.0));
+    let mut plans = Vec::with_capacity(found.len());
+    for (name, oid, schema, table, estimate) in found {
+        let Some(captured) = source.capture_table(sql, oid, &schema, &table).await? else {
+            continue;
+        };
+        let columns: Vec<String> = captured.column_names().map(quote_ident).collect();
+        let key = captured
+            .key_column_names()
+            .filter_map(|k| {
+                captured
+                    .column_names()
+                    .position(|c| c == k)
+                    .map(|i| (quote_ident(k), i))
+            })
+            .collect();
+        plans.push(TablePlan {
+            quoted: format!("{}.{}", quote_ident(&schema), quote_ident(&table)),
+            columns: columns.join(", "),
+            key,
+            select_override: config
+                .snapshot_select_statement_overrides
+                .get(&name)
+                .cloned(),
+            estimate,
+            captured,
+            name,
+        });
+    }
+    Ok(plans)
+}
+
+/// Read the snapshot into the pipeline. Returns `false` when stopped by `shutdown`.
+#[allow(clippy::too_many_arguments)]
+pub async fn run<S: Sink>(
+    config: &PostgresConnectorConfig,
+    params: &ConnectParams,
+    snapshot_name: Option<String>,
+    plans: Vec<TablePlan>,
+    mut state: SnapshotState,
+    mapper: SnapshotMapper,
+    pipeline: &mut Pipeline<S, PgPosition>,
+    shutdown: &CancellationToken,
+) -> Result<bool, ConnectorError> {
+    let consistent = mapper.lsn;
+    let ts_usec = mapper.ts_us;
+    let plans = Arc::new(plans);
+    let queue: VecDeque<(usize, RowKey)> = plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !state.progress.get(&p.name).is_some_and(|t| t.done))
+        .map(|(i, p)| {
+            (
+                i,
+                state.progress.get(&p.name).and_then(|t| t.last_key.clone()),
+            )
+        })
+        .collect();
+    let threads = (config.snapshot_max_threads as usize).clamp(1, queue.len().max(1));
+    tracing::info!(
+        tables = queue.len(),
+        threads,
+        consistent_point = %format_lsn(consistent),
+        exported = snapshot_name.is_some(),
+        "snapshot starting"
+    );
+    let lock = (matches!(
+        config.snapshot_locking_mode,
+        sluice_config::SnapshotLockingMode::Shared
+    ) && !queue.is_empty())
+    .then(|| {
+        format!(
+            "SET LOCAL lock_timeout = {}; LOCK TABLE {} IN ACCESS SHARE MODE",
+            config.snapshot_lock_timeout_ms,
+            queue
+                .iter()
+                .map(|(i, _)| plans[*i].quoted.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    let queue = Arc::new(Mutex::new(queue));
+    let (tx, mut rx) = mpsc::channel(threads * CHUNKS_PER_READER);
+    let stop = shutdown.child_token();
+    let mut readers = tokio::task::JoinSet::new();
+    for worker in 0..threads {
+        let reader = Reader {
+            params: params.clone(),
+            snapshot_name: snapshot_name.clone(),
+            plans: plans.clone(),
+            queue: queue.clone(),
+            mapper: mapper.clone(),
+            fetch_size: config.snapshot_fetch_size.max(1) as usize,
+            lock: lock.clone(),
+            lock_timeout_ms: config.snapshot_lock_timeout_ms,
+            tx: tx.clone(),
+        };
+        let stop = stop.clone();
+        readers.spawn(tracing::Instrument::instrument(
+            async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = reader.run() => {}
+                }
+            },
+            tracing::info_span!("snapshot_reader", worker),
+        ));
+    }
+    drop(tx);
+
+    let mut merge = Merge {
+        plans: plans.clone(),
+        marker: Marker::new(plans.len()),
+        tail: None,
+        progress: plans
+            .iter()
+            .map(|p| TableProgress::new(&p.name, p.estimate))
+            .collect(),
+        last_log: vec![Instant::now(); plans.len()],
+    };
+    let position = |state: &SnapshotState| PgPosition {
+        lsn: consistent,
+        lsn_proc: consistent,
+        lsn_commit: consistent,
+        tx_id: None,
+        ts_usec,
+        snapshot: Some(Arc::new(state.clone())),
+    };
+    let started = Instant::now();
+    let result = loop {
+        let deadline = pipeline.batch_deadline();
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break Ok(false),
+            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
+            _ = sleep_until(deadline), if deadline.is_some() => pipeline.flush_batch().await?,
+            event = rx.recv(), if pipeline.can_accept() => {
+                match event {
+                    None => {
+                        merge.finish(pipeline, &mut state)?;
+                        pipeline.set_position(position(&state));
+                        if !state.is_complete() {
+                            break Err(ConnectorError::Prerequisite(
+                                "snapshot readers stopped before every table was read".into(),
+                            ));
+                        }
+                        break Ok(true);
+                    }
+                    Some(ReaderEvent::Failed(e)) => break Err(ConnectorError::Snapshot(e)),
+                    Some(ReaderEvent::Chunk { table, rows }) => merge.rows(pipeline, &mut state, table, rows)?,
+                    Some(ReaderEvent::TableDone { table }) => merge.table_done(pipeline, &mut state, table)?,
+                }
+                pipeline.set_position(position(&state));
+                if pipeline.batch_full() {
+                    pipeline.flush_batch().await?;
+                }
+            }
+        }
+    };
+    stop.cancel();
+    while readers.join_next().await.is_some() {}
+    if matches!(result, Ok(true)) {
+        let rows: u64 = merge.progress.iter().map(|p| p.rows_done).sum();
+        let secs = started.elapsed().as_secs_f64();
+        tracing::info!(
+            rows,
+            seconds = secs,
+            rows_per_s = (rows as f64 / secs.max(1e-9)) as u64,
+            "snapshot done"
+        );
+    }
+    result
+}
+
+/// Orders rows into the pipeline with their markers, and keeps the state in step with what
+/// was actually handed over.
+struct Merge {
+    plans: Arc<Vec<TablePlan>>,
+    marker: Marker<Pending>,
+    /// The latest marked row, held back: only the end of the snapshot tells it is `last`.
+    tail: Option<(Pending, SnapshotMarker)>,
+    progress: Vec<TableProgress>,
+    last_log: Vec<Instant>,
+}
+
+impl Merge {
+    fn rows<S: Sink>(
+        &mut self,
+        pipeline: &mut Pipeline<S, PgPosition>,
+        state: &mut SnapshotState,
+        table: usize,
+        rows: Vec<(Record, RowKey)>,
+    ) -> Result<(), ConnectorError> {
+        let count = rows.len() as u64;
+        for (record, key) in rows {
+            let item = Pending {
+                record,
+                table,
+                key,
+                last_of_table: false,
+            };
+            if let Some(marked) = self.marker.push(table, item) {
+                self.advance(pipeline, state, marked)?;
+            }
+        }
+        let p = &mut self.progress[table];
+        p.rows_done += count;
+        if self.last_log[table].elapsed() >= PROGRESS_EVERY {
+            self.last_log[table] = Instant::now();
+            log_progress(p);
+        }
+        Ok(())
+    }
+
+    fn table_done<S: Sink>(
+        &mut self,
+        pipeline: &mut Pipeline<S, PgPosition>,
+        state: &mut SnapshotState,
+        table: usize,
+    ) -> Result<(), ConnectorError> {
+        match self.marker.finish_table(table) {
+            Some((mut item, m)) => {
+                item.last_of_table = true;
+                self.advance(pipeline, state, (item, m))?;
+            }
+            // Nothing of this table is held back: it is complete.
+            None => state.table_done(&self.plans[table].name),
+        }
+        let p = &self.progress[table];
+        tracing::info!(
+            table = %p.table,
+            rows = p.rows_done,
+            rows_per_s = p.rows_per_second() as u64,
+            "snapshot of table done"
+        );
+        Ok(())
+    }
+
+    /// The snapshot is over: the held-back row is the `last` one.
+    fn finish<S: Sink>(
+        &mut self,
+        pipeline: &mut Pipeline<S, PgPosition>,
+        state: &mut SnapshotState,
+    ) -> Result<(), ConnectorError> {
+        if let Some((item, _)) = self.tail.take() {
+            self.deliver(pipeline, state, item, SnapshotMarker::Last)?;
+        }
+        Ok(())
+    }
+
+    fn advance<S: Sink>(
+        &mut self,
+        pipeline: &mut Pipeline<S, PgPosition>,
+        state: &mut SnapshotState,
+        marked: (Pending, SnapshotMarker),
+    ) -> Result<(), ConnectorError> {
+        if let Some((prev, m)) = self.tail.replace(marked) {
+            self.deliver(pipeline, state, prev, m)?;
+        }
+        Ok(())
+    }
+
+    /// Hand a marked row to the pipeline; only then does the state count it as delivered, so
+    /// a restart never skips a row that was still held back.
+    fn deliver<S: Sink>(
+        &self,
+        pipeline: &mut Pipeline<S, PgPosition>,
+        state: &mut SnapshotState,
+        item: Pending,
+        marker: SnapshotMarker,
+    ) -> Result<(), ConnectorError> {
+        let mut record = item.record;
+        set_snapshot_marker(&mut record, marker.as_str());
+        pipeline.push(record)?;
+        let name = &self.plans[item.table].name;
+        state.row_delivered(name, item.key);
+        if item.last_of_table {
+            state.table_done(name);
+        }
+        Ok(())
+    }
+}
+
+fn log_progress(p: &TableProgress) {
+    tracing::info!(
+        table = %p.table,
+        rows = p.rows_done,
+        estimated = p.rows_estimated,
+        percent = format!("{:.1}", p.percent()),
+        rows_per_s = p.rows_per_second() as u64,
+        eta_s = p.eta().map(|d| d.as_secs()),
+        "snapshot progress"
+    );
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One snapshot reader: a connection inside the exported snapshot, taking tables off the queue.
+struct Reader {
+    params: ConnectParams,
+    snapshot_name: Option<String>,
+    plans: Arc<Vec<TablePlan>>,
+    queue: Arc<Mutex<VecDeque<(usize, RowKey)>>>,
+    mapper: SnapshotMapper,
+    fetch_size: usize,
+    /// `SET LOCAL lock_timeout …; LOCK TABLE … IN ACCESS SHARE MODE` (snapshot.locking.mode=shared).
+    lock: Option<String>,
+    lock_timeout_ms: u64,
+    tx: mpsc::Sender<ReaderEvent>,
+}
+
+impl Reader {
+    async fn run(self) {
+        if let Err(e) = self.read_all().await {
+            let _ = self.tx.send(ReaderEvent::Failed(e)).await;
+        }
+    }
+
+    fn next_table(&self) -> Option<(usize, RowKey)> {
+        match self.queue.lock() {
+            Ok(mut q) => q.pop_front(),
+            Err(poisoned) => poisoned.into_inner().pop_front(),
+        }
+    }
+
+    async fn read_all(&self) -> Result<(), SnapshotError> {
+        let client = connect_sql(&self.params)
+            .await
+            .map_err(SnapshotError::Connect)?;
+        let begin = match &self.snapshot_name {
+            Some(name) => format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                quote_literal(name)
+            ),
+            None => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string(),
+        };
+        client
+            .batch_execute(&begin)
+            .await
+            .map_err(|source| SnapshotError::Read {
+                table: "(transaction start)".into(),
+                source,
+            })?;
+        if let Some(lock) = &self.lock {
+            // Held until this reader commits: a TRUNCATE (not MVCC-safe) or a DROP must wait
+            // for the snapshot instead of hiding rows from it.
+            client
+                .batch_execute(lock)
+                .await
+                .map_err(|source| SnapshotError::Lock {
+                    timeout_ms: self.lock_timeout_ms,
+                    source,
+                })?;
+        }
+        while let Some((table, resume)) = self.next_table() {
+            self.read_table(&client, table, resume).await?;
+            if self
+                .tx
+                .send(ReaderEvent::TableDone { table })
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+        let _ = client.batch_execute("COMMIT").await;
+        Ok(())
+    }
+
+    async fn read_table(
+        &self,
+        client: &tokio_postgres::Client,
+        table: usize,
+        mut last_key: RowKey,
+    ) -> Result<(), SnapshotError> {
+        let plan = &self.plans[table];
+        if plan.key.is_empty() || plan.select_override.is_some() {
+            let select = plan
+                .select_override
+                .clone()
+                .unwrap_or_else(|| format!("SELECT {} FROM {}", plan.columns, plan.quoted));
+            return self.copy(client, table, &select).await.map(|_| ());
+        }
+        let key_list = plan
+            .key
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        loop {
+            let filter = match &last_key {
+                Some(values) => format!(
+                    " WHERE ({key_list}) > ({})",
+                    values
+                        .iter()
+                        .map(|v| v
+                            .as_deref()
+                            .map_or_else(|| "NULL".to_string(), quote_literal))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => String::new(),
+            };
+            let select = format!(
+                "SELECT {} FROM {}{filter} ORDER BY {key_list} LIMIT {}",
+                plan.columns, plan.quoted, self.fetch_size
+            );
+            let (rows, last) = self.copy(client, table, &select).await?;
+            if rows < self.fetch_size || last.is_none() {
+                return Ok(());
+            }
+            last_key = last;
+        }
+    }
+
+    /// Run one COPY and send its rows in chunks of at most `fetch_size`. Returns the number of
+    /// rows and the key of the last one.
+    async fn copy(
+        &self,
+        client: &tokio_postgres::Client,
+        table: usize,
+        select: &str,
+    ) -> Result<(usize, RowKey), SnapshotError> {
+        let plan = &self.plans[table];
+        let read_err = |source| SnapshotError::Read {
+            table: plan.name.clone(),
+            source,
+        };
+        let stream = client
+            .copy_out(&format!("COPY ({select}) TO STDOUT"))
+            .await
+            .map_err(read_err)?;
+        pin_mut!(stream);
+        let expected = plan.captured.column_count();
+        let mut rows = Vec::with_capacity(self.fetch_size.min(4096));
+        let mut last_key: RowKey = None;
+        let mut total = 0usize;
+        while let Some(line) = stream.next().await {
+            let line = line.map_err(read_err)?;
+            let tuple = parse_copy_row(&line);
+            if tuple.0.len() != expected {
+                return Err(SnapshotError::Shape {
+                    table: plan.name.clone(),
+                    got: tuple.0.len(),
+                    expected,
+                });
+            }
+            let key: RowKey = (!plan.key.is_empty()).then(|| {
+                plan.key
+                    .iter()
+                    .map(|(_, i)| match tuple.0.get(*i) {
+                        Some(ColumnValue::Text(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+                        _ => None,
+                    })
+                    .collect()
+            });
+            last_key.clone_from(&key);
+            rows.push((self.mapper.record(&plan.captured, &tuple)?, key));
+            total += 1;
+            if rows.len() >= self.fetch_size {
+                self.send(table, std::mem::take(&mut rows)).await;
+            }
+        }
+        if !rows.is_empty() {
+            self.send(table, rows).await;
+        }
+        Ok((total, last_key))
+    }
+
+    async fn send(&self, table: usize, rows: Vec<(Record, RowKey)>) {
+        // A closed channel means the merge loop stopped (shutdown or failure); the reader is
+        // cancelled right after.
+        let _ = self.tx.send(ReaderEvent::Chunk { table, rows }).await;
+    }
+}
+
+/// One line of `COPY … TO STDOUT` text format → column values (`\N` is NULL; backslash escapes
+/// decoded; no copy when a field has none).
+fn parse_copy_row(line: &Bytes) -> TupleData {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let mut columns = Vec::new();
+    let mut start = 0;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\t' {
+            columns.push(copy_field(line, start, i));
+            start = i + 1;
+        }
+    }
+    columns.push(copy_field(line, start, body.len()));
+    TupleData(columns)
+}
+
+fn copy_field(line: &Bytes, start: usize, end: usize) -> ColumnValue {
+    let raw = &line[start..end];
+    if raw == b"\\N" {
+        return ColumnValue::Null;
+    }
+    if !raw.contains(&b'\\') {
+        return ColumnValue::Text(line.slice(start..end));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b != b'\\' || i + 1 >= raw.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let c = raw[i + 1];
+        i += 2;
+        match c {
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(0x0b),
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                for _ in 0..2 {
+                    match raw.get(i) {
+                        Some(d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(v as u8);
+            }
+            b'x' => {
+                let mut v = 0u32;
+                let mut n = 0;
+                while n < 2 {
+                    match raw.get(i).and_then(|d| (*d as char).to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            i += 1;
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                out.push(v as u8);
+            }
+            other => out.push(other),
+        }
+    }
+    ColumnValue::Text(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_rows_are_unescaped() {
+        let line = Bytes::from_static(b"1\t\\N\ta\\tb\\\\c\\nd\t\\101\\x41\n");
+        let t = parse_copy_row(&line);
+        let texts: Vec<Option<Vec<u8>>> =
+            t.0.iter()
+                .map(|c| match c {
+                    ColumnValue::Text(b) => Some(b.to_vec()),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(
+            texts,
+            vec![
+                Some(b"1".to_vec()),
+                None,
+                Some(b"a\tb\\c\nd".to_vec()),
+                Some(b"AA".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_last_field_is_an_empty_string() {
+        let t = parse_copy_row(&Bytes::from_static(b"1\t\n"));
+        assert_eq!(t.0.len(), 2);
+        assert!(matches!(&t.0[1], ColumnValue::Text(b) if b.is_empty()));
+    }
+}
