@@ -17,6 +17,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
+
 use sluice_config::{PostgresConnectorConfig, PublicationAutocreateMode};
 use sluice_decoders::pgoutput::Decoder;
 use sluice_sinks::Sink;
@@ -785,55 +787,97 @@ async fn stream_once<S: Sink>(
                 let flush = pipeline.committed_position().map_or(state.flushed, |p| p.lsn);
                 state.status(flush, false).await?;
             }
-            // 4. New input, only while the pipeline has room.
+            // 4. New input, only while the pipeline has room. Messages that are already
+            //    buffered are handled in a burst, so timers and acks are looked at once per
+            //    burst rather than once per message.
             message = state.stream.next_message(), if pipeline.can_accept() => {
-                let message = message.map_err(|source| ConnectorError::Stream {
-                    slot: config.slot_name.clone(),
-                    lsn: format_lsn(state.received),
-                    source: Box::new(source),
-                })?;
-                match message {
-                    None => {
-                        return Err(ConnectorError::Stream {
-                            slot: config.slot_name.clone(),
-                            lsn: format_lsn(state.received),
-                            source: Box::new(ReplicationError::Closed),
-                        })
-                    }
-                    Some(ReplicationMessage::Keepalive { wal_end, reply_requested, .. }) => {
-                        state.received = state.received.max(wal_end);
-                        if source.is_idle() && !pipeline.has_in_flight() {
-                            // Everything sent before wal_end has been handled: let the slot move
-                            // on even when nothing is captured (no WAL piles up on the server).
-                            if let Some(p) = source.advance_idle(wal_end) {
-                                pipeline.set_position(p);
-                            }
-                        }
-                        if reply_requested {
-                            let flush = pipeline.committed_position().map_or(state.flushed, |p| p.lsn);
-                            state.status(flush, false).await?;
-                        }
-                    }
-                    Some(ReplicationMessage::XLogData { wal_start, wal_end, data, .. }) => {
-                        state.received = state.received.max(wal_end);
-                        let message = decoder.decode(data).map_err(|source| EventError::Decode {
-                            lsn: format_lsn(wal_start),
-                            source,
-                        })?;
-                        if let Emitted::Records(position) = source.handle(message, wal_start, &sql, &mut records).await? {
-                            for record in records.drain(..) {
-                                pipeline.push(record)?;
-                            }
-                            if let Some(p) = position {
-                                pipeline.set_position(p);
-                            }
-                            if pipeline.batch_full() {
-                                pipeline.flush_batch().await?;
-                            }
-                        }
+                let mut next = Some(message);
+                let mut budget = INPUT_BURST;
+                while let Some(message) = next.take() {
+                    handle_message(config, message, &mut state, &mut decoder, &mut source, &sql, &mut records, pipeline).await?;
+                    budget -= 1;
+                    if budget > 0 && pipeline.can_accept() {
+                        // `next_message` is cancel-safe: a pending poll loses nothing.
+                        next = state.stream.next_message().now_or_never();
                     }
                 }
             }
+        }
+    }
+}
+
+/// Messages handled in one turn of the streaming loop before timers and acks are polled.
+const INPUT_BURST: usize = 256;
+
+/// Handle one message from the replication stream.
+#[allow(clippy::too_many_arguments)]
+async fn handle_message<S: Sink>(
+    config: &PostgresConnectorConfig,
+    message: Result<Option<ReplicationMessage>, ReplicationError>,
+    state: &mut StreamState,
+    decoder: &mut Decoder,
+    source: &mut EventSource,
+    sql: &tokio_postgres::Client,
+    records: &mut Vec<Record>,
+    pipeline: &mut Pipeline<S, PgPosition>,
+) -> Result<(), ConnectorError> {
+    let message = message.map_err(|source| ConnectorError::Stream {
+        slot: config.slot_name.clone(),
+        lsn: format_lsn(state.received),
+        source: Box::new(source),
+    })?;
+    match message {
+        None => Err(ConnectorError::Stream {
+            slot: config.slot_name.clone(),
+            lsn: format_lsn(state.received),
+            source: Box::new(ReplicationError::Closed),
+        }),
+        Some(ReplicationMessage::Keepalive {
+            wal_end,
+            reply_requested,
+            ..
+        }) => {
+            state.received = state.received.max(wal_end);
+            if source.is_idle() && !pipeline.has_in_flight() {
+                // Everything sent before wal_end has been handled: let the slot move on even
+                // when nothing is captured (no WAL piles up on the server).
+                if let Some(p) = source.advance_idle(wal_end) {
+                    pipeline.set_position(p);
+                }
+            }
+            if reply_requested {
+                let flush = pipeline
+                    .committed_position()
+                    .map_or(state.flushed, |p| p.lsn);
+                state.status(flush, false).await?;
+            }
+            Ok(())
+        }
+        Some(ReplicationMessage::XLogData {
+            wal_start,
+            wal_end,
+            data,
+            ..
+        }) => {
+            state.received = state.received.max(wal_end);
+            let message = decoder.decode(data).map_err(|source| EventError::Decode {
+                lsn: format_lsn(wal_start),
+                source,
+            })?;
+            if let Emitted::Records(position) =
+                source.handle(message, wal_start, sql, records).await?
+            {
+                for record in records.drain(..) {
+                    pipeline.push(record)?;
+                }
+                if let Some(p) = position {
+                    pipeline.set_position(p);
+                }
+                if pipeline.batch_full() {
+                    pipeline.flush_batch().await?;
+                }
+            }
+            Ok(())
         }
     }
 }
