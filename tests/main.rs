@@ -4,6 +4,7 @@
 mod bad_input;
 mod conformance;
 mod faults;
+mod messages;
 mod replication;
 mod support;
 mod types;
