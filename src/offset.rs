@@ -133,7 +133,34 @@ pub trait OffsetStore: Send {
 /// (write to a temporary file, fsync, rename, fsync the directory).
 pub struct FileOffsetStore {
     path: PathBuf,
-    entries: Vec<(Json, Json)>,
+    entries: OffsetTable,
+}
+
+/// Offsets by `["<connector>", {<partition>}]`, in insertion order.
+#[derive(Debug, Default)]
+struct OffsetTable(Vec<(Json, Json)>);
+
+impl OffsetTable {
+    fn key(connector: &str, partition: &Json) -> Json {
+        Json::Array(vec![Json::String(connector.to_string()), partition.clone()])
+    }
+
+    fn get(&self, connector: &str, partition: &Json) -> Option<Map<String, Json>> {
+        let key = Self::key(connector, partition);
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.as_object().cloned())
+    }
+
+    fn set(&mut self, connector: &str, partition: &Json, offset: Committable<Map<String, Json>>) {
+        let key = Self::key(connector, partition);
+        let value = Json::Object(offset.into_position());
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
 }
 
 impl FileOffsetStore {
@@ -161,12 +188,8 @@ impl FileOffsetStore {
         };
         Ok(FileOffsetStore {
             path: path.to_path_buf(),
-            entries,
+            entries: OffsetTable(entries),
         })
-    }
-
-    fn key(connector: &str, partition: &Json) -> Json {
-        Json::Array(vec![Json::String(connector.to_string()), partition.clone()])
     }
 
     fn write_file(&self) -> Result<(), OffsetError> {
@@ -176,6 +199,7 @@ impl FileOffsetStore {
         };
         let body: Vec<Json> = self
             .entries
+            .0
             .iter()
             .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
             .collect();
@@ -212,12 +236,7 @@ impl OffsetStore for FileOffsetStore {
         connector: &str,
         partition: &Json,
     ) -> Result<Option<Map<String, Json>>, OffsetError> {
-        let key = Self::key(connector, partition);
-        Ok(self
-            .entries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .and_then(|(_, v)| v.as_object().cloned()))
+        Ok(self.entries.get(connector, partition))
     }
 
     fn commit(
@@ -226,12 +245,7 @@ impl OffsetStore for FileOffsetStore {
         partition: &Json,
         offset: Committable<Map<String, Json>>,
     ) -> Result<(), OffsetError> {
-        let key = Self::key(connector, partition);
-        let value = Json::Object(offset.into_position());
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.entries.push((key, value)),
-        }
+        self.entries.set(connector, partition, offset);
         self.write_file()
     }
 }
@@ -240,7 +254,7 @@ impl OffsetStore for FileOffsetStore {
 /// and the replication slot's own position is where a restart resumes.
 #[derive(Default)]
 pub struct MemoryOffsetStore {
-    entries: Vec<(Json, Map<String, Json>)>,
+    entries: OffsetTable,
 }
 
 impl OffsetStore for MemoryOffsetStore {
@@ -249,12 +263,7 @@ impl OffsetStore for MemoryOffsetStore {
         connector: &str,
         partition: &Json,
     ) -> Result<Option<Map<String, Json>>, OffsetError> {
-        let key = FileOffsetStore::key(connector, partition);
-        Ok(self
-            .entries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone()))
+        Ok(self.entries.get(connector, partition))
     }
 
     fn commit(
@@ -263,12 +272,7 @@ impl OffsetStore for MemoryOffsetStore {
         partition: &Json,
         offset: Committable<Map<String, Json>>,
     ) -> Result<(), OffsetError> {
-        let key = FileOffsetStore::key(connector, partition);
-        let value = offset.into_position();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.entries.push((key, value)),
-        }
+        self.entries.set(connector, partition, offset);
         Ok(())
     }
 }
