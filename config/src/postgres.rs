@@ -1446,6 +1446,7 @@ mod tests {
             ("isbn.type", "com.example.IsbnConverter"),
             ("signal.data.collection", "public.signals"),
             ("snapshot.fetch.size", "1000"),
+            ("snapshot.delay.ms", "5"),
             ("key.converter.schemas.enable", "false"),
             (
                 "offset.storage",
@@ -1458,6 +1459,9 @@ mod tests {
             ("totally.unknown", "1"),
         ]))
         .expect("valid");
+        // snapshot.fetch.size is typed; the other nine known keys are kept raw.
+        assert_eq!(c.snapshot_fetch_size, 1000);
+        assert!(!c.extra.contains_key("snapshot.fetch.size"));
         assert_eq!(c.extra.len(), 10, "{:?}", c.extra);
         let messages: Vec<_> = warnings.iter().map(|w| w.message.as_str()).collect();
         assert_eq!(
