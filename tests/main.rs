@@ -4,6 +4,7 @@
 mod bad_input;
 mod conformance;
 mod faults;
+mod incremental;
 mod messages;
 mod replication;
 mod support;

@@ -83,6 +83,8 @@ pub const DEFAULT_INCLUDE_UNKNOWN_DATATYPES: bool = false;
 pub const DEFAULT_PROVIDE_TRANSACTION_METADATA: bool = false;
 /// Default of `snapshot.max.threads`: one reader, tables in order (like Debezium).
 pub const DEFAULT_SNAPSHOT_MAX_THREADS: u32 = 1;
+/// Default of `incremental.snapshot.chunk.size` (Debezium's).
+pub const DEFAULT_INCREMENTAL_SNAPSHOT_CHUNK_SIZE: u32 = 1024;
 /// Default of `snapshot.lock.timeout.ms`.
 pub const DEFAULT_SNAPSHOT_LOCK_TIMEOUT_MS: u64 = 10_000;
 /// Default of `snapshot.fetch.size`: rows per snapshot chunk.
@@ -393,6 +395,10 @@ pub struct PostgresConnectorConfig {
     pub snapshot_include_collection_list: crate::NameFilter,
     /// `snapshot.select.statement.overrides.<schema.table>`: the SELECT used for that table.
     pub snapshot_select_statement_overrides: BTreeMap<String, String>,
+    /// `signal.data.collection`: the signalling table (`schema.table`), if any.
+    pub signal_data_collection: Option<String>,
+    /// `incremental.snapshot.chunk.size`: rows per incremental snapshot chunk.
+    pub incremental_snapshot_chunk_size: u32,
     /// `snapshot.locking.mode`.
     pub snapshot_locking_mode: SnapshotLockingMode,
     /// `snapshot.lock.timeout.ms`: how long the snapshot waits for its table locks.
@@ -749,6 +755,21 @@ impl PostgresConnectorConfig {
             1,
             i64::from(i32::MAX),
         );
+        let signal_data_collection = r.string("signal.data.collection");
+        if let Some(table) = &signal_data_collection {
+            if table.split('.').count() != 2 {
+                r.error(
+                    "signal.data.collection",
+                    format!("invalid value \"{table}\" for signal.data.collection: expected schema.table"),
+                );
+            }
+        }
+        let incremental_snapshot_chunk_size = r.int(
+            "incremental.snapshot.chunk.size",
+            DEFAULT_INCREMENTAL_SNAPSHOT_CHUNK_SIZE,
+            1,
+            i64::from(i32::MAX),
+        );
         let snapshot_locking_mode = r.choice("snapshot.locking.mode", SnapshotLockingMode::Shared);
         let snapshot_lock_timeout_ms = r.int(
             "snapshot.lock.timeout.ms",
@@ -914,6 +935,8 @@ impl PostgresConnectorConfig {
                 snapshot_fetch_size,
                 snapshot_include_collection_list,
                 snapshot_select_statement_overrides,
+                signal_data_collection,
+                incremental_snapshot_chunk_size,
                 snapshot_locking_mode,
                 snapshot_lock_timeout_ms,
                 max_batch_size,
@@ -1447,6 +1470,7 @@ mod tests {
             ("signal.data.collection", "public.signals"),
             ("snapshot.fetch.size", "1000"),
             ("snapshot.delay.ms", "5"),
+            ("incremental.snapshot.allow.schema.changes", "false"),
             ("key.converter.schemas.enable", "false"),
             (
                 "offset.storage",
@@ -1459,8 +1483,10 @@ mod tests {
             ("totally.unknown", "1"),
         ]))
         .expect("valid");
-        // snapshot.fetch.size is typed; the other nine known keys are kept raw.
+        // snapshot.fetch.size and signal.data.collection are typed; the other known keys are
+        // kept raw.
         assert_eq!(c.snapshot_fetch_size, 1000);
+        assert_eq!(c.signal_data_collection.as_deref(), Some("public.signals"));
         assert!(!c.extra.contains_key("snapshot.fetch.size"));
         assert_eq!(c.extra.len(), 10, "{:?}", c.extra);
         let messages: Vec<_> = warnings.iter().map(|w| w.message.as_str()).collect();

@@ -13,6 +13,7 @@
 //! - [`progress`]: rows done / estimated, rows per second, ETA, for logs and status.
 //! - [`order`]: the order in which tables are read (Debezium's: the include list's order).
 
+pub mod incremental;
 pub mod marker;
 pub mod order;
 pub mod progress;

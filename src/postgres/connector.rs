@@ -20,10 +20,11 @@ use std::time::Duration;
 use futures::FutureExt;
 
 use sluice_config::{PostgresConnectorConfig, PublicationAutocreateMode};
-use sluice_decoders::pgoutput::Decoder;
+use sluice_decoders::pgoutput::{Decoder, Message};
 use sluice_sinks::Sink;
 use tokio_util::sync::CancellationToken;
 
+use super::incremental::{Incremental, WATERMARK_PREFIX};
 use super::position::PgPosition;
 use super::replication::{
     format_lsn, publication_names_option, ConnectParams, CreatedSlot, ReplicationConnection,
@@ -405,12 +406,14 @@ async fn captured_tables(
         .await
         .map_err(sql_err("listing tables"))?;
     let filters = config.filters();
+    let signal = config.signal_data_collection.as_deref();
     Ok(rows
         .iter()
         .filter_map(|r| {
             let (schema, table): (String, String) = (r.get(0), r.get(1));
-            filters
-                .include_table(&schema, &table)
+            // The signalling table is published too, so its signals reach the stream.
+            let is_signal = signal == Some(format!("{schema}.{table}").as_str());
+            (filters.include_table(&schema, &table) || is_signal)
                 .then(|| format!("{}.{}", quote_ident(&schema), quote_ident(&table)))
         })
         .collect())
@@ -664,6 +667,7 @@ async fn stream_once<S: Sink>(
             tx_id: None,
             ts_usec: 0,
             snapshot: state,
+            incremental: None,
         };
         let plans = snapshot::plan(&sql, config, &mut source, &state).await?;
         let state = if state.tables.is_empty() {
@@ -736,6 +740,11 @@ async fn stream_once<S: Sink>(
         flushed: pipeline.committed_position().map_or(start_lsn, |p| p.lsn),
     };
     let mut decoder = Decoder::new(proto);
+    let mut incremental = Incremental::resume(
+        resume
+            .as_ref()
+            .and_then(|p| p.incremental.as_deref().cloned()),
+    );
     let mut records: Vec<Record> = Vec::with_capacity(16);
     let mut commit_timer = tokio::time::interval(settings.offset_flush_interval);
     commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -779,13 +788,23 @@ async fn stream_once<S: Sink>(
                 if let Some(h) = &heartbeat {
                     pipeline.push(h.record(Clock::now()))?;
                     if source.is_idle() {
-                        pipeline.set_position(source.position());
+                        pipeline.set_position(incremental.attach(source.position()));
                     }
                 }
             }
             _ = status_timer.tick() => {
                 let flush = pipeline.committed_position().map_or(state.flushed, |p| p.lsn);
                 state.status(flush, false).await?;
+            }
+            // An incremental snapshot chunk, read between two watermarks, when none is in flight.
+            _ = std::future::ready(()), if incremental.wants_chunk() && pipeline.can_accept() => {
+                let mapper = source.snapshot_mapper(state.received, None, Clock::now().us());
+                if incremental
+                    .read_chunk(&sql, &mut source, &mapper, config.incremental_snapshot_chunk_size)
+                    .await?
+                {
+                    pipeline.set_position(incremental.attach(source.position()));
+                }
             }
             // 4. New input, only while the pipeline has room. Messages that are already
             //    buffered are handled in a burst, so timers and acks are looked at once per
@@ -794,7 +813,7 @@ async fn stream_once<S: Sink>(
                 let mut next = Some(message);
                 let mut budget = INPUT_BURST;
                 while let Some(message) = next.take() {
-                    handle_message(config, message, &mut state, &mut decoder, &mut source, &sql, &mut records, pipeline).await?;
+                    handle_message(config, message, &mut state, &mut decoder, &mut source, &sql, &mut records, pipeline, &mut incremental).await?;
                     budget -= 1;
                     if budget > 0 && pipeline.can_accept() {
                         // `next_message` is cancel-safe: a pending poll loses nothing.
@@ -820,6 +839,7 @@ async fn handle_message<S: Sink>(
     sql: &tokio_postgres::Client,
     records: &mut Vec<Record>,
     pipeline: &mut Pipeline<S, PgPosition>,
+    incremental: &mut Incremental,
 ) -> Result<(), ConnectorError> {
     let message = message.map_err(|source| ConnectorError::Stream {
         slot: config.slot_name.clone(),
@@ -842,7 +862,7 @@ async fn handle_message<S: Sink>(
                 // Everything sent before wal_end has been handled: let the slot move on even
                 // when nothing is captured (no WAL piles up on the server).
                 if let Some(p) = source.advance_idle(wal_end) {
-                    pipeline.set_position(p);
+                    pipeline.set_position(incremental.attach(p));
                 }
             }
             if reply_requested {
@@ -864,18 +884,40 @@ async fn handle_message<S: Sink>(
                 lsn: format_lsn(wal_start),
                 source,
             })?;
+            if let Message::Message(m) = &message {
+                if m.prefix == WATERMARK_PREFIX {
+                    // An incremental snapshot's watermark: it opens or closes a chunk's window.
+                    if let Some(rows) = incremental.on_watermark(&m.content) {
+                        for row in rows {
+                            pipeline.push(row)?;
+                        }
+                        pipeline.set_position(incremental.attach(source.position()));
+                    }
+                    return Ok(());
+                }
+            }
             if let Emitted::Records(position) =
                 source.handle(message, wal_start, sql, records).await?
             {
                 for record in records.drain(..) {
+                    incremental.observe(&record);
                     pipeline.push(record)?;
                 }
                 if let Some(p) = position {
-                    pipeline.set_position(p);
+                    pipeline.set_position(incremental.attach(p));
                 }
-                if pipeline.batch_full() {
-                    pipeline.flush_batch().await?;
+            }
+            for signal in source.take_signals() {
+                let captured = |t: &str| {
+                    t.split_once('.')
+                        .is_some_and(|(s, t)| config.filters().include_table(s, t))
+                };
+                if incremental.on_signal(&signal, captured) {
+                    pipeline.set_position(incremental.attach(source.position()));
                 }
+            }
+            if pipeline.batch_full() {
+                pipeline.flush_batch().await?;
             }
             Ok(())
         }

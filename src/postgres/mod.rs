@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod connector;
+pub mod incremental;
 pub mod mapping;
 pub mod position;
 pub mod replication;

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
+use sluice_snapshot::incremental::IncrementalState;
 use sluice_snapshot::state::SnapshotState;
 
 use crate::pipeline::Position;
@@ -32,6 +33,8 @@ pub struct PgPosition {
     /// An initial snapshot in progress (`lsn` is then its consistent point, where streaming
     /// will start): which tables and chunks are already delivered.
     pub snapshot: Option<Arc<SnapshotState>>,
+    /// An incremental snapshot in progress (tables left, last emitted chunk).
+    pub incremental: Option<Arc<IncrementalState>>,
 }
 
 impl Position for PgPosition {
@@ -47,6 +50,9 @@ impl Position for PgPosition {
             m.insert("snapshot".into(), json!("INITIAL"));
             m.insert("last_snapshot_record".into(), json!(false));
             m.insert("sluice_snapshot".into(), state.to_json());
+        }
+        if let Some(state) = &self.incremental {
+            m.insert("incremental_snapshot".into(), state.to_json());
         }
         m
     }
@@ -71,6 +77,10 @@ impl PgPosition {
             snapshot: offset
                 .get("sluice_snapshot")
                 .and_then(SnapshotState::from_json)
+                .map(Arc::new),
+            incremental: offset
+                .get("incremental_snapshot")
+                .and_then(IncrementalState::from_json)
                 .map(Arc::new),
         })
     }
@@ -99,6 +109,7 @@ mod tests {
             tx_id: Some(7),
             ts_usec: 1,
             snapshot: None,
+            incremental: None,
         };
         assert_eq!(PgPosition::from_offset(&p.to_offset()).as_ref(), Some(&p));
         assert!(p.covers_change(7, 150));

@@ -300,6 +300,7 @@ pub async fn run<S: Sink>(
         tx_id: None,
         ts_usec,
         snapshot: Some(Arc::new(state.clone())),
+        incremental: None,
     };
     let started = Instant::now();
     let result = loop {
@@ -656,7 +657,7 @@ impl Reader {
 
 /// One line of `COPY … TO STDOUT` text format → column values (`\N` is NULL; backslash escapes
 /// decoded; no copy when a field has none).
-fn parse_copy_row(line: &Bytes) -> TupleData {
+pub(crate) fn parse_copy_row(line: &Bytes) -> TupleData {
     let body = line.strip_suffix(b"\n").unwrap_or(line);
     let mut columns = Vec::new();
     let mut start = 0;

@@ -83,9 +83,18 @@ pub struct CapturedTable {
     columns: Vec<CapturedColumn>,
     field_count: usize,
     key_count: usize,
+    /// Events of this table are emitted (false for a signalling table outside the filters).
+    emit: bool,
+    /// This is the signalling table (`signal.data.collection`).
+    signal: bool,
 }
 
 impl CapturedTable {
+    /// The table's topic.
+    pub fn topic(&self) -> Arc<str> {
+        self.schema.topic.clone()
+    }
+
     /// Column names in the order of the table's columns (the order snapshot SELECTs use).
     pub fn column_names(&self) -> impl Iterator<Item = &str> {
         self.columns.iter().map(|c| c.name.as_str())
@@ -137,6 +146,8 @@ pub struct EventSource {
     resume: Option<PgPosition>,
     /// The position after the last message handled.
     position: PgPosition,
+    /// Signals read from the signalling table, not yet taken.
+    signals: Vec<super::incremental::Signal>,
 }
 
 /// What handling one message produced.
@@ -178,6 +189,7 @@ impl EventSource {
             message_table,
             last_commit_lsn: None,
             position: resume.clone().unwrap_or_default(),
+            signals: Vec::new(),
             resume,
             config,
         }
@@ -185,6 +197,11 @@ impl EventSource {
 
     pub fn position(&self) -> PgPosition {
         self.position.clone()
+    }
+
+    /// Signals inserted into the signalling table since the last call.
+    pub fn take_signals(&mut self) -> Vec<super::incremental::Signal> {
+        std::mem::take(&mut self.signals)
     }
 
     /// No transaction is open: every message received so far is fully handled.
@@ -254,6 +271,7 @@ impl EventSource {
                     tx_id: Some(tx.xid),
                     ts_usec: tx.commit_ts_us,
                     snapshot: None,
+                    incremental: None,
                 };
                 Ok(Emitted::Records(Some(self.position.clone())))
             }
@@ -357,6 +375,7 @@ impl EventSource {
                 tx_id: Some(tx.xid),
                 ts_usec: tx.commit_ts_us,
                 snapshot: None,
+                incremental: None,
             };
             Emitted::Records(Some(self.position.clone()))
         } else {
@@ -422,18 +441,22 @@ impl EventSource {
         sql: &tokio_postgres::Client,
     ) -> Result<(), EventError> {
         let filters = self.config.filters();
-        if !filters.include_table(&r.namespace, &r.name) {
+        let qualified = format!("{}.{}", r.namespace, r.name);
+        let signal = self.config.signal_data_collection.as_deref() == Some(qualified.as_str());
+        let emit = filters.include_table(&r.namespace, &r.name);
+        if !emit && !signal {
             self.tables.insert(r.id, None);
             return Ok(());
         }
-        let qualified = format!("{}.{}", r.namespace, r.name);
         let info = catalog::load_table(sql, r.id, &mut self.types)
             .await
             .map_err(|source| EventError::Catalog {
                 table: qualified.clone(),
                 source,
             })?;
-        let table = self.capture(&r, info.as_ref());
+        let mut table = self.capture(&r, info.as_ref());
+        table.emit = emit;
+        table.signal = signal;
         tracing::info!(table = %qualified, topic = %table.schema.topic, "table schema loaded");
         self.tables.insert(r.id, Some(Arc::new(table)));
         Ok(())
@@ -522,6 +545,8 @@ impl EventSource {
             columns,
             field_count,
             key_count,
+            emit: true,
+            signal: false,
         }
     }
 
@@ -566,6 +591,16 @@ impl EventSource {
                 )
             })
             .transpose()?;
+        if table.signal && op == Op::Create {
+            if let Some((row, _)) = &after {
+                if let Some(signal) = read_signal(&table, row) {
+                    self.signals.push(signal);
+                }
+            }
+        }
+        if !table.emit {
+            return Ok(self.after_change(lsn));
+        }
         let before_key = before.as_ref().and_then(|b| b.1.clone());
         let after_key = after.as_ref().and_then(|a| a.1.clone());
         match op {
@@ -816,6 +851,28 @@ pub fn row_image(
     }
     let key = (table.key_count > 0).then_some(Value::Struct(key));
     Ok((Value::Struct(values), key))
+}
+
+/// A Debezium signal row (`id`, `type`, `data` columns of the signalling table).
+fn read_signal(table: &CapturedTable, row: &Value) -> Option<super::incremental::Signal> {
+    let Value::Struct(values) = row else {
+        return None;
+    };
+    let text = |name: &str| {
+        table
+            .schema
+            .value_schema
+            .field_index(name)
+            .and_then(|i| match values.get(i) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            })
+    };
+    Some(super::incremental::Signal {
+        id: text("id")?,
+        kind: text("type")?,
+        data: text("data"),
+    })
 }
 
 /// The connector-wide part of the `source` block.

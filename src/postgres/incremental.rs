@@ -1,0 +1,381 @@
+//! Incremental snapshots for the Postgres connector, while streaming continues.
+//!
+//! ```text
+//! signal row (signal.data.collection) ──> execute-snapshot {data-collections, type incremental}
+//! per chunk:  emit LOW watermark ─> COPY (SELECT … WHERE key > last ORDER BY key LIMIT n)
+//!             ─> emit HIGH watermark       (pg_logical_emit_message, transactional)
+//! stream:     … LOW … changes … HIGH …      changes to keys of the chunk between LOW and HIGH
+//!                                            drop those rows; at HIGH the rest is emitted
+//!                                            (op r, source.snapshot = incremental)
+//! ```
+//! The watermarks are ordinary WAL records, so the stream tells exactly which changes are
+//! newer than the chunk read: nothing depends on timing. The state (tables left, last key of
+//! the last emitted chunk) travels in the committed offset; after a restart the chunk that
+//! was in flight is read again with new watermarks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::{pin_mut, StreamExt};
+use serde_json::Value as Json;
+use sluice_snapshot::incremental::{IncrementalState, Window};
+
+use super::connector::ConnectorError;
+use super::source::{set_snapshot_marker, CapturedTable, EventSource, SnapshotMapper};
+use crate::connect::Record;
+
+/// Prefix of the logical decoding messages Sluice uses as watermarks (never emitted).
+pub const WATERMARK_PREFIX: &str = "sluice.watermark";
+
+/// A Debezium signal read from the signalling table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    pub id: String,
+    pub kind: String,
+    pub data: Option<String>,
+}
+
+/// One chunk between its watermarks.
+struct InFlight {
+    low: String,
+    high: String,
+    topic: Arc<str>,
+    window: Window<Record>,
+    last_key: Option<Vec<Option<String>>>,
+    /// The chunk was shorter than the chunk size: the table is done after it.
+    last_chunk: bool,
+}
+
+/// What the streaming loop does with an incremental snapshot.
+#[derive(Default)]
+pub struct Incremental {
+    state: Option<IncrementalState>,
+    in_flight: Option<InFlight>,
+}
+
+/// The text that identifies a record's key for de-duplication.
+fn key_text(record: &Record) -> Option<String> {
+    record.key.as_ref().map(|k| format!("{k:?}"))
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl Incremental {
+    /// Restore from a committed offset.
+    pub fn resume(state: Option<IncrementalState>) -> Incremental {
+        Incremental {
+            state: state.filter(|s| !s.is_done()),
+            in_flight: None,
+        }
+    }
+
+    /// The state to store with the next position (`None`: no incremental snapshot).
+    pub fn state(&self) -> Option<Arc<IncrementalState>> {
+        self.state.clone().map(Arc::new)
+    }
+
+    /// `position` with the incremental snapshot's state attached.
+    pub fn attach(&self, mut position: super::position::PgPosition) -> super::position::PgPosition {
+        position.incremental = self.state();
+        position
+    }
+
+    /// Whether a new chunk should be read now.
+    pub fn wants_chunk(&self) -> bool {
+        self.in_flight.is_none()
+            && self
+                .state
+                .as_ref()
+                .is_some_and(|s| !s.paused && !s.is_done())
+    }
+
+    /// Apply a signal. Returns true when the state changed (the position should be updated).
+    pub fn on_signal(&mut self, signal: &Signal, captured: impl Fn(&str) -> bool) -> bool {
+        let data: Json = signal
+            .data
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or(Json::Null);
+        let collections: Vec<String> = data
+            .get("data-collections")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let kind = data
+            .get("type")
+            .and_then(Json::as_str)
+            .unwrap_or("incremental");
+        match signal.kind.as_str() {
+            "execute-snapshot" => {
+                if !kind.eq_ignore_ascii_case("incremental") {
+                    tracing::warn!(signal = %signal.id, kind, "only incremental snapshots can be started by signal; ignored");
+                    return false;
+                }
+                let (known, unknown): (Vec<String>, Vec<String>) =
+                    collections.into_iter().partition(|t| captured(t));
+                if !unknown.is_empty() {
+                    tracing::warn!(signal = %signal.id, tables = ?unknown, "tables in execute-snapshot are not captured by this connector; skipped");
+                }
+                let mut conditions = BTreeMap::new();
+                for c in data
+                    .get("additional-conditions")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(t), Some(f)) = (
+                        c.get("data-collection").and_then(Json::as_str),
+                        c.get("filter").and_then(Json::as_str),
+                    ) {
+                        conditions.insert(t.to_string(), f.to_string());
+                    }
+                }
+                if known.is_empty() {
+                    return false;
+                }
+                match &mut self.state {
+                    // Another snapshot is running: queue the new tables after it.
+                    Some(s) if !s.is_done() => {
+                        for t in known {
+                            if !s.tables.contains(&t) {
+                                s.tables.push(t);
+                            }
+                        }
+                        s.conditions.extend(conditions);
+                    }
+                    _ => self.state = Some(IncrementalState::new(&signal.id, known, conditions)),
+                }
+                tracing::info!(signal = %signal.id, tables = ?self.state.as_ref().map(|s| &s.tables), "incremental snapshot requested");
+                true
+            }
+            "stop-snapshot" => {
+                match (&mut self.state, collections.is_empty()) {
+                    (Some(s), false) => s.remove_tables(&collections),
+                    (state, _) => *state = None,
+                }
+                if self.state.as_ref().is_some_and(IncrementalState::is_done) {
+                    self.state = None;
+                }
+                self.in_flight = None;
+                tracing::info!(signal = %signal.id, "incremental snapshot stopped");
+                true
+            }
+            "pause-snapshot" | "resume-snapshot" => {
+                let paused = signal.kind == "pause-snapshot";
+                if let Some(s) = &mut self.state {
+                    s.paused = paused;
+                    tracing::info!(signal = %signal.id, paused, "incremental snapshot paused/resumed");
+                    return true;
+                }
+                false
+            }
+            other => {
+                tracing::warn!(signal = %signal.id, kind = other, "unsupported signal; ignored");
+                false
+            }
+        }
+    }
+
+    /// Read the next chunk between two watermarks. Returns true when the state changed
+    /// without a window (an empty chunk finished a table).
+    pub async fn read_chunk(
+        &mut self,
+        sql: &tokio_postgres::Client,
+        source: &mut EventSource,
+        mapper: &SnapshotMapper,
+        chunk_size: u32,
+    ) -> Result<bool, ConnectorError> {
+        let Some(state) = self.state.as_mut() else {
+            return Ok(false);
+        };
+        let Some(name) = state.current_table().map(str::to_string) else {
+            return Ok(false);
+        };
+        let sql_err = |what: String| move |source| ConnectorError::Sql { what, source };
+        let (schema, table) = name.split_once('.').unwrap_or(("public", name.as_str()));
+        let oid: Option<u32> = sql
+            .query_opt(
+                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                &[&schema, &table],
+            )
+            .await
+            .map_err(sql_err(format!("looking up table {name} for the incremental snapshot")))?
+            .map(|r| r.get(0));
+        let captured = match oid {
+            Some(oid) => source.capture_table(sql, oid, schema, table).await?,
+            None => None,
+        };
+        let Some(captured) = captured.filter(|c| c.key_column_names().next().is_some()) else {
+            tracing::warn!(table = %name, "table is gone, not captured, or has no primary key: skipped by the incremental snapshot");
+            state.table_done();
+            return Ok(true);
+        };
+        let chunk = state.chunks;
+        let low = format!("{}:{}:low", state.id, chunk);
+        let high = format!("{}:{}:high", state.id, chunk);
+        let select = chunk_select(&captured, schema, table, state, chunk_size);
+        emit_watermark(sql, &low).await?;
+        let rows = read_rows(sql, &captured, mapper, &select, &name).await?;
+        emit_watermark(sql, &high).await?;
+        let last_chunk = rows.len() < chunk_size as usize;
+        let last_key = rows.last().map(|(_, _, k)| k.clone());
+        if rows.is_empty() {
+            // Nothing left in this table: no window needed.
+            state.table_done();
+            return Ok(true);
+        }
+        let window = Window::new(rows.into_iter().map(|(k, r, _)| (k, r)).collect());
+        self.in_flight = Some(InFlight {
+            low,
+            high,
+            topic: captured.topic(),
+            window,
+            last_key,
+            last_chunk,
+        });
+        Ok(false)
+    }
+
+    /// A watermark message arrived in the stream. Returns the chunk rows to emit when it
+    /// closes a window (`Some`, possibly empty).
+    pub fn on_watermark(&mut self, content: &[u8]) -> Option<Vec<Record>> {
+        let text = std::str::from_utf8(content).ok()?;
+        let in_flight = self.in_flight.as_mut()?;
+        if text == in_flight.low {
+            in_flight.window.open();
+            return None;
+        }
+        if text != in_flight.high {
+            // A watermark of a chunk abandoned by a restart or a stop signal.
+            return None;
+        }
+        let done = self.in_flight.take()?;
+        let rows = done.window.close();
+        if let Some(state) = self.state.as_mut() {
+            state.chunk_done(done.last_key);
+            if done.last_chunk {
+                state.table_done();
+            }
+            if state.is_done() {
+                tracing::info!(id = %state.id, "incremental snapshot done");
+                self.state = None;
+            }
+        }
+        Some(rows)
+    }
+
+    /// A change event went through the stream: it supersedes the chunk row with its key.
+    pub fn observe(&mut self, record: &Record) {
+        if let Some(in_flight) = self.in_flight.as_mut() {
+            if in_flight.window.is_open() && record.topic == in_flight.topic {
+                if let Some(k) = key_text(record) {
+                    in_flight.window.observe(&k);
+                }
+            }
+        }
+    }
+}
+
+fn chunk_select(
+    captured: &CapturedTable,
+    schema: &str,
+    table: &str,
+    state: &IncrementalState,
+    chunk_size: u32,
+) -> String {
+    let columns: Vec<String> = captured.column_names().map(quote_ident).collect();
+    let keys: Vec<String> = captured.key_column_names().map(quote_ident).collect();
+    let key_list = keys.join(", ");
+    let mut filters = Vec::new();
+    if let Some(values) = &state.last_key {
+        filters.push(format!(
+            "({key_list}) > ({})",
+            values
+                .iter()
+                .map(|v| v
+                    .as_deref()
+                    .map_or_else(|| "NULL".to_string(), quote_literal))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(condition) = state.conditions.get(&format!("{schema}.{table}")) {
+        filters.push(format!("({condition})"));
+    }
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
+    };
+    format!(
+        "SELECT {} FROM {}.{}{filter} ORDER BY {key_list} LIMIT {chunk_size}",
+        columns.join(", "),
+        quote_ident(schema),
+        quote_ident(table)
+    )
+}
+
+async fn emit_watermark(sql: &tokio_postgres::Client, content: &str) -> Result<(), ConnectorError> {
+    sql.execute(
+        "SELECT pg_logical_emit_message(true, $1, $2)",
+        &[&WATERMARK_PREFIX, &content],
+    )
+    .await
+    .map(|_| ())
+    .map_err(|source| ConnectorError::Sql {
+        what: "writing an incremental snapshot watermark (pg_logical_emit_message)".into(),
+        source,
+    })
+}
+
+/// Rows of one chunk: (key text, record, key column texts).
+async fn read_rows(
+    sql: &tokio_postgres::Client,
+    captured: &CapturedTable,
+    mapper: &SnapshotMapper,
+    select: &str,
+    name: &str,
+) -> Result<Vec<(String, Record, Vec<Option<String>>)>, ConnectorError> {
+    let read_err = |source| ConnectorError::Sql {
+        what: format!("reading an incremental snapshot chunk of {name}"),
+        source,
+    };
+    let stream = sql
+        .copy_out(&format!("COPY ({select}) TO STDOUT"))
+        .await
+        .map_err(read_err)?;
+    pin_mut!(stream);
+    let key_positions: Vec<usize> = captured
+        .key_column_names()
+        .filter_map(|k| captured.column_names().position(|c| c == k))
+        .collect();
+    let mut rows = Vec::new();
+    while let Some(line) = stream.next().await {
+        let line = line.map_err(read_err)?;
+        let tuple = super::snapshot::parse_copy_row(&line);
+        let key_texts = key_positions
+            .iter()
+            .map(|i| match tuple.0.get(*i) {
+                Some(sluice_decoders::pgoutput::ColumnValue::Text(b)) => {
+                    Some(String::from_utf8_lossy(b).into_owned())
+                }
+                _ => None,
+            })
+            .collect();
+        let mut record = mapper.record(captured, &tuple)?;
+        set_snapshot_marker(&mut record, "incremental");
+        let Some(k) = key_text(&record) else { continue };
+        rows.push((k, record, key_texts));
+    }
+    Ok(rows)
+}
