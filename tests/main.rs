@@ -7,5 +7,6 @@ mod faults;
 mod incremental;
 mod messages;
 mod replication;
+mod snapshot;
 mod support;
 mod types;

@@ -683,7 +683,15 @@ async fn stream_once<S: Sink>(
         let xid = snapshot_xid(&sql, exported.as_deref()).await?;
         let mapper = source.snapshot_mapper(consistent, xid, crate::envelope::Clock::now().us());
         let completed = snapshot::run(
-            config, &params, exported, plans, state, mapper, pipeline, shutdown,
+            config,
+            &params,
+            exported,
+            plans,
+            state,
+            mapper,
+            pipeline,
+            settings.offset_flush_interval,
+            shutdown,
         )
         .await?;
         if !completed {

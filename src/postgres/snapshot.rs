@@ -215,6 +215,7 @@ pub async fn run<S: Sink>(
     mut state: SnapshotState,
     mapper: SnapshotMapper,
     pipeline: &mut Pipeline<S, PgPosition>,
+    offset_flush_interval: Duration,
     shutdown: &CancellationToken,
 ) -> Result<bool, ConnectorError> {
     let consistent = mapper.lsn;
@@ -302,14 +303,25 @@ pub async fn run<S: Sink>(
         snapshot: Some(Arc::new(state.clone())),
         incremental: None,
     };
+    // The acknowledged progress is committed as the snapshot goes (offset.flush.interval.ms),
+    // not only at its end: what a restart resumes from is the last committed SnapshotState.
+    let mut commit_timer = tokio::time::interval(offset_flush_interval);
+    commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = Instant::now();
     let result = loop {
         let deadline = pipeline.batch_deadline();
         tokio::select! {
             biased;
+            // 1. Shutdown: the caller drains and commits.
             _ = shutdown.cancelled() => break Ok(false),
+            // 2. Acknowledgements before new rows.
             ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
+            // 3. Timers: close a lingering batch, commit the acknowledged snapshot state.
             _ = sleep_until(deadline), if deadline.is_some() => pipeline.flush_batch().await?,
+            _ = commit_timer.tick() => {
+                pipeline.commit().await?;
+            }
+            // 4. Rows from the readers, only while the pipeline has room.
             event = rx.recv(), if pipeline.can_accept() => {
                 match event {
                     None => {

@@ -12,6 +12,8 @@
 //! gives every test its own database / slot / publication names, so tests run in
 //! parallel as threads (`cargo test`) or processes (`cargo nextest`).
 //!
+//! [`reconcile`] rebuilds a table from its change events and compares it with the real table.
+//!
 //! Set `SLUICE_TEST_PG_URL` to reuse a running server instead of spawning one.
 
 mod binaries;
@@ -19,7 +21,9 @@ mod error;
 mod names;
 mod os;
 mod postgres;
+pub mod reconcile;
 mod tls;
 
 pub use error::Error;
 pub use postgres::{PgAuth, PgOptions, PgServer, PG_URL_ENV};
+pub use reconcile::{diff, from_table, ReconcileError, TableState};
