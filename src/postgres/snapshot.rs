@@ -39,8 +39,10 @@ use super::tls::connect_sql;
 use crate::connect::Record;
 use crate::pipeline::Pipeline;
 
-/// Chunks queued per reader before readers wait for the pipeline.
+/// Row groups queued per reader before readers wait for the pipeline.
 const CHUNKS_PER_READER: usize = 2;
+/// Rows per message from a reader to the merge loop.
+const ROWS_PER_MESSAGE: usize = 1024;
 /// Progress is logged at most this often per table.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
@@ -625,7 +627,7 @@ impl Reader {
             .map_err(read_err)?;
         pin_mut!(stream);
         let expected = plan.captured.column_count();
-        let mut rows = Vec::with_capacity(self.fetch_size.min(4096));
+        let mut rows = Vec::with_capacity(self.fetch_size.min(ROWS_PER_MESSAGE));
         let mut last_key: RowKey = None;
         let mut total = 0usize;
         while let Some(line) = stream.next().await {
@@ -650,7 +652,9 @@ impl Reader {
             last_key.clone_from(&key);
             rows.push((self.mapper.record(&plan.captured, &tuple)?, key));
             total += 1;
-            if rows.len() >= self.fetch_size {
+            // Hand rows over in small groups: a whole chunk of mapped records per queued
+            // message would multiply memory by the queue depth.
+            if rows.len() >= self.fetch_size.min(ROWS_PER_MESSAGE) {
                 self.send(table, std::mem::take(&mut rows)).await;
             }
         }
