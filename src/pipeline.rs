@@ -89,8 +89,18 @@ pub struct Pipeline<S: Sink, P: Position> {
     acked_position: Option<Committable<P>>,
     /// The latest position written to the store.
     committed_position: Option<P>,
-    scratch: Vec<u8>,
+    /// Converter output buffers; a filled one moves into the record and a fresh one of about
+    /// the same size takes its place (no copy). Keys and values apart: their sizes differ.
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
     records_sent: u64,
+}
+
+/// Take a converter's output out of `buf`, leaving a fresh buffer with room for a record of
+/// the same size (plus some slack, so the next one rarely reallocates).
+fn take_filled(buf: &mut Vec<u8>) -> Vec<u8> {
+    let room = buf.len() + buf.len() / 8 + 64;
+    std::mem::replace(buf, Vec::with_capacity(room))
 }
 
 impl<S: Sink, P: Position> Pipeline<S, P> {
@@ -121,7 +131,8 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
             last_position: None,
             acked_position: None,
             committed_position: None,
-            scratch: Vec::with_capacity(4096),
+            key_buf: Vec::new(),
+            value_buf: Vec::new(),
             records_sent: 0,
         }
     }
@@ -144,11 +155,11 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
                 &topic,
                 record.key_schema.as_ref(),
                 record.key.as_ref(),
-                &mut self.scratch,
+                &mut self.key_buf,
             )
             .map_err(convert_err)?
         {
-            Some(self.scratch.clone())
+            Some(take_filled(&mut self.key_buf))
         } else {
             None
         };
@@ -158,11 +169,11 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
                 &topic,
                 record.value_schema.as_ref(),
                 record.value.as_ref(),
-                &mut self.scratch,
+                &mut self.value_buf,
             )
             .map_err(convert_err)?
         {
-            Some(self.scratch.clone())
+            Some(take_filled(&mut self.value_buf))
         } else {
             None
         };

@@ -80,7 +80,6 @@ impl FileSink {
             label,
             key: options.key,
             value: options.value,
-            line: Vec::with_capacity(4096),
         };
         std::thread::Builder::new()
             .name("sluice-file-sink".into())
@@ -138,7 +137,6 @@ struct Writer {
     label: String,
     key: Embed,
     value: Embed,
-    line: Vec<u8>,
 }
 
 impl Writer {
@@ -171,10 +169,7 @@ impl Writer {
 
     fn write_batch(&mut self, records: &[SinkRecord]) -> Result<(), SinkError> {
         for record in records {
-            self.line.clear();
-            render_line(&mut self.line, record, self.key, self.value);
-            self.out
-                .write_all(&self.line)
+            write_line(&mut self.out, record, self.key, self.value)
                 .map_err(|e| self.io_error(e))?;
         }
         self.out.flush().map_err(|e| self.io_error(e))
@@ -191,48 +186,58 @@ impl Writer {
 
 /// One record as a JSON line (with the trailing newline).
 pub fn render_line(line: &mut Vec<u8>, record: &SinkRecord, key: Embed, value: Embed) {
-    line.extend_from_slice(b"{\"topic\":");
-    json_string(line, &record.topic);
-    line.extend_from_slice(b",\"key\":");
-    embed(line, record.key.as_deref(), key);
-    line.extend_from_slice(b",\"value\":");
-    embed(line, record.value.as_deref(), value);
-    line.extend_from_slice(b",\"headers\":{");
-    for (i, (name, v)) in record.headers.iter().enumerate() {
-        if i > 0 {
-            line.push(b',');
-        }
-        json_string(line, name);
-        line.push(b':');
-        embed(line, v.as_deref(), Embed::Text);
-    }
-    line.extend_from_slice(b"}}\n");
+    // Writing to a Vec cannot fail.
+    let _ = write_line(line, record, key, value);
 }
 
-fn embed(line: &mut Vec<u8>, bytes: Option<&[u8]>, how: Embed) {
+/// [`render_line`] straight into a writer: the file sink renders into its `BufWriter`, so a
+/// record's bytes are copied once, not into a line first and then into the buffer.
+pub fn write_line<W: Write>(
+    out: &mut W,
+    record: &SinkRecord,
+    key: Embed,
+    value: Embed,
+) -> std::io::Result<()> {
+    out.write_all(b"{\"topic\":")?;
+    json_string(out, &record.topic)?;
+    out.write_all(b",\"key\":")?;
+    embed(out, record.key.as_deref(), key)?;
+    out.write_all(b",\"value\":")?;
+    embed(out, record.value.as_deref(), value)?;
+    out.write_all(b",\"headers\":{")?;
+    for (i, (name, v)) in record.headers.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        json_string(out, name)?;
+        out.write_all(b":")?;
+        embed(out, v.as_deref(), Embed::Text)?;
+    }
+    out.write_all(b"}}\n")
+}
+
+fn embed<W: Write>(out: &mut W, bytes: Option<&[u8]>, how: Embed) -> std::io::Result<()> {
     match (bytes, how) {
-        (None, _) => line.extend_from_slice(b"null"),
-        (Some(b), Embed::Json) => line.extend_from_slice(b),
+        (None, _) => out.write_all(b"null"),
+        (Some(b), Embed::Json) => out.write_all(b),
         (Some(b), Embed::Text) => match std::str::from_utf8(b) {
-            Ok(s) => json_string(line, s),
+            Ok(s) => json_string(out, s),
             Err(_) => {
-                line.push(b'"');
-                line.extend_from_slice(
+                out.write_all(b"\"")?;
+                out.write_all(
                     base64::engine::general_purpose::STANDARD
                         .encode(b)
                         .as_bytes(),
-                );
-                line.push(b'"');
+                )?;
+                out.write_all(b"\"")
             }
         },
     }
 }
 
-fn json_string(line: &mut Vec<u8>, s: &str) {
+fn json_string<W: Write>(out: &mut W, s: &str) -> std::io::Result<()> {
     // serde_json's escaping is the same as Jackson's for the characters that must be escaped.
-    if serde_json::to_writer(&mut *line, s).is_err() {
-        line.extend_from_slice(b"\"\"");
-    }
+    serde_json::to_writer(out, s).map_err(std::io::Error::from)
 }
 
 #[cfg(test)]

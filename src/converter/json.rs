@@ -15,12 +15,56 @@ use base64::Engine as _;
 use super::{ConvertError, Converter};
 use crate::connect::{Schema, SchemaType, Value};
 
-/// The JSON converter. Cheap to create; holds a cache of rendered schemas.
+/// The JSON converter. Cheap to create; holds a cache of what is rendered once per schema.
 pub struct JsonConverter {
     schemas_enable: bool,
-    /// Rendered schema JSON, keyed by the schema's address; the `Arc` keeps the address alive.
-    schema_cache: HashMap<usize, (Arc<Schema>, Arc<str>)>,
+    /// Per-schema renderings, keyed by the schema's address; the `Arc` inside keeps the
+    /// address from being reused while the entry lives.
+    schema_cache: HashMap<usize, CachedSchema>,
 }
+
+/// What a schema contributes to every record that uses it, rendered once.
+struct CachedSchema {
+    _schema: Arc<Schema>,
+    /// The schema as JSON (written with `schemas.enable=true`).
+    json: Box<[u8]>,
+    /// The field-name prefixes of a struct schema (`None` for other schemas).
+    names: Option<FieldNames>,
+}
+
+/// The field names of a struct schema as they open each field of its payload (`"id":`, then
+/// `,"name":` with the separator), and the same for fields that are structs themselves: a
+/// payload then costs one copy per field name instead of escaping it per field per record.
+struct FieldNames {
+    prefixes: Vec<Box<[u8]>>,
+    /// Per field: its own names when the field is a struct.
+    nested: Vec<Option<FieldNames>>,
+}
+
+impl FieldNames {
+    fn of(schema: &Schema) -> Option<FieldNames> {
+        if schema.ty != SchemaType::Struct {
+            return None;
+        }
+        let mut prefixes = Vec::with_capacity(schema.fields.len());
+        let mut nested = Vec::with_capacity(schema.fields.len());
+        for (i, f) in schema.fields.iter().enumerate() {
+            let mut p = Vec::with_capacity(f.name.len() + 4);
+            if i > 0 {
+                p.push(b',');
+            }
+            write_str(&mut p, &f.name);
+            p.push(b':');
+            prefixes.push(p.into_boxed_slice());
+            nested.push(FieldNames::of(&f.schema));
+        }
+        Some(FieldNames { prefixes, nested })
+    }
+}
+
+/// Schemas kept rendered at most; past it the cache starts over (schemas are per table and
+/// per schema change, so this only trips on heavy DDL churn).
+const SCHEMA_CACHE_MAX: usize = 4096;
 
 impl JsonConverter {
     pub fn new(schemas_enable: bool) -> JsonConverter {
@@ -30,20 +74,20 @@ impl JsonConverter {
         }
     }
 
-    fn schema_json(&mut self, schema: &Arc<Schema>) -> Arc<str> {
+    fn cached(&mut self, schema: &Arc<Schema>) -> &CachedSchema {
         let key = Arc::as_ptr(schema) as usize;
-        if let Some((_, json)) = self.schema_cache.get(&key) {
-            return json.clone();
-        }
-        if self.schema_cache.len() > 4096 {
+        if self.schema_cache.len() >= SCHEMA_CACHE_MAX && !self.schema_cache.contains_key(&key) {
             self.schema_cache.clear();
         }
-        let mut out = Vec::with_capacity(1024);
-        write_schema(&mut out, schema, None);
-        let json: Arc<str> = String::from_utf8_lossy(&out).into();
-        self.schema_cache
-            .insert(key, (schema.clone(), json.clone()));
-        json
+        self.schema_cache.entry(key).or_insert_with(|| {
+            let mut json = Vec::with_capacity(1024);
+            write_schema(&mut json, schema, None);
+            CachedSchema {
+                _schema: schema.clone(),
+                json: json.into_boxed_slice(),
+                names: FieldNames::of(schema),
+            }
+        })
     }
 }
 
@@ -61,20 +105,29 @@ impl Converter for JsonConverter {
         }
         let null = Value::Null;
         let value = value.unwrap_or(&null);
-        if self.schemas_enable {
+        let schemas_enable = self.schemas_enable;
+        let cached = schema.map(|s| (&**s, self.cached(s)));
+        if schemas_enable {
             out.extend_from_slice(b"{\"schema\":");
-            match schema {
-                Some(s) => {
-                    let json = self.schema_json(s);
-                    out.extend_from_slice(json.as_bytes());
-                }
+            match cached {
+                Some((_, c)) => out.extend_from_slice(&c.json),
                 None => out.extend_from_slice(b"null"),
             }
             out.extend_from_slice(b",\"payload\":");
-            write_value(out, schema.map(|s| &**s), value, "")?;
+        }
+        match cached {
+            Some((
+                s,
+                CachedSchema {
+                    names: Some(names), ..
+                },
+            )) => {
+                write_struct(out, s, value, names, "")?;
+            }
+            _ => write_value(out, schema.map(|s| &**s), value, "")?,
+        }
+        if schemas_enable {
             out.push(b'}');
-        } else {
-            write_value(out, schema.map(|s| &**s), value, "")?;
         }
         Ok(true)
     }
@@ -266,6 +319,39 @@ pub fn write_value(
     Ok(())
 }
 
+/// [`write_value`] for a struct schema whose field names are pre-rendered; the same bytes.
+fn write_struct(
+    out: &mut Vec<u8>,
+    schema: &Schema,
+    value: &Value,
+    names: &FieldNames,
+    field: &str,
+) -> Result<(), ConvertError> {
+    let Value::Struct(values) = value else {
+        // Null (or the schema's default) and mismatches: the general path decides.
+        return write_value(out, Some(schema), value, field);
+    };
+    if values.len() != schema.fields.len() {
+        return Err(mismatch(field, "one value per struct field"));
+    }
+    out.push(b'{');
+    for (((f, v), prefix), nested) in schema
+        .fields
+        .iter()
+        .zip(values)
+        .zip(&names.prefixes)
+        .zip(&names.nested)
+    {
+        out.extend_from_slice(prefix);
+        match nested {
+            Some(n) => write_struct(out, &f.schema, v, n, &f.name)?,
+            None => write_value(out, Some(&f.schema), v, &f.name)?,
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
 fn mismatch(field: &str, expected: &'static str) -> ConvertError {
     ConvertError::SchemaMismatch {
         field: field.to_string(),
@@ -274,39 +360,7 @@ fn mismatch(field: &str, expected: &'static str) -> ConvertError {
 }
 
 fn write_int(out: &mut Vec<u8>, v: i64) {
-    let mut buf = itoa_buf(v);
-    out.extend_from_slice(buf.as_bytes_mut());
-}
-
-struct IntBuf {
-    bytes: [u8; 20],
-    start: usize,
-}
-
-impl IntBuf {
-    fn as_bytes_mut(&mut self) -> &[u8] {
-        &self.bytes[self.start..]
-    }
-}
-
-fn itoa_buf(v: i64) -> IntBuf {
-    let mut bytes = [0u8; 20];
-    let mut pos = bytes.len();
-    let negative = v < 0;
-    let mut n = v.unsigned_abs();
-    loop {
-        pos -= 1;
-        bytes[pos] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if negative {
-        pos -= 1;
-        bytes[pos] = b'-';
-    }
-    IntBuf { bytes, start: pos }
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// A JSON string literal, escaped as Jackson escapes: quotes, backslash and control characters;
@@ -314,31 +368,51 @@ fn itoa_buf(v: i64) -> IntBuf {
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
+    let mut rest = s.as_bytes();
+    // Runs with nothing to escape (nearly all text) are copied whole.
+    while let Some(i) = rest.iter().position(|&b| ESCAPE[usize::from(b)] != 0) {
+        let (run, tail) = rest.split_at(i);
+        out.extend_from_slice(run);
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
         };
-        out.extend_from_slice(&bytes[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{:04X}", b);
-        } else {
-            out.extend_from_slice(escape);
+        match ESCAPE[usize::from(b)] {
+            b'u' => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX_UPPER[usize::from(b >> 4)],
+                HEX_UPPER[usize::from(b & 0xf)],
+            ]),
+            short => out.extend_from_slice(&[b'\\', short]),
         }
-        start = i + 1;
+        rest = tail;
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Per byte: 0 when it is written as is, else the letter after the backslash (`u` for
+/// `\u00XX`). Jackson escapes `"`, `\` and the C0 controls, nothing else.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t
+};
 
 /// Java's `Double.toString` as Jackson writes it (non-finite values quoted).
 pub fn write_java_double(out: &mut Vec<u8>, v: f64) {
@@ -442,6 +516,70 @@ mod tests {
             String::from_utf8(out).unwrap_or_default(),
             "\"hello \\\"world\\\" \\\\ ünïcødé ✓\\n\\u0001\""
         );
+    }
+
+    #[test]
+    fn every_control_and_ascii_byte_escapes_like_jackson() {
+        for b in 0u8..0x80 {
+            let s = format!("a{}b", char::from(b));
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            let escaped = match b {
+                b'"' => "\\\"".to_string(),
+                b'\\' => "\\\\".to_string(),
+                b'\n' => "\\n".to_string(),
+                b'\r' => "\\r".to_string(),
+                b'\t' => "\\t".to_string(),
+                0x08 => "\\b".to_string(),
+                0x0c => "\\f".to_string(),
+                0..=0x1f => format!("\\u{b:04X}"),
+                _ => char::from(b).to_string(),
+            };
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("\"a{escaped}b\""),
+                "byte {b:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn pre_rendered_field_names_give_the_same_bytes() {
+        let inner = Schema::structure(vec![
+            Field::new("x\"y", Schema::new(SchemaType::Int64)),
+            Field::new("s", Schema::new(SchemaType::String).optional(true)),
+        ])
+        .optional(true);
+        let schema = Arc::new(Schema::structure(vec![
+            Field::new("before", inner.clone()),
+            Field::new("after", inner),
+            Field::new("op", Schema::new(SchemaType::String)),
+        ]));
+        let value = Value::Struct(vec![
+            Value::Null,
+            Value::Struct(vec![Value::Int64(-42), Value::String("t\u{1}".into())]),
+            Value::String("c".into()),
+        ]);
+        let mut general = Vec::new();
+        assert!(write_value(&mut general, Some(&schema), &value, "").is_ok());
+        let mut out = Vec::new();
+        let mut c = JsonConverter::new(false);
+        assert!(c
+            .convert("t", Some(&schema), Some(&value), &mut out)
+            .unwrap_or(false));
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&general)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"{"before":null,"after":{"x\"y":-42,"s":"t\u0001"},"op":"c"}"#
+        );
+        // A value that does not fit its schema still fails.
+        let short = Value::Struct(vec![Value::Null]);
+        assert!(c
+            .convert("t", Some(&schema), Some(&short), &mut out)
+            .is_err());
     }
 
     #[test]

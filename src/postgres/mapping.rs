@@ -8,6 +8,7 @@
 //! The one place where Postgres semantics become Debezium semantics. Types without a Debezium
 //! mapping fall back to their text form as an optional string (documented in the README).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -247,7 +248,10 @@ pub fn value(ty: &ColumnType, modes: &Modes, v: PgValue) -> Value {
             _,
         ) => {
             let utc = (micros - i64::from(offset_seconds) * 1_000_000).rem_euclid(86_400_000_000);
-            Value::String(format!("{}Z", format_time_of_day(utc, None)))
+            let mut s = String::with_capacity(20);
+            push_time_of_day(&mut s, utc, None);
+            s.push('Z');
+            Value::String(s)
         }
         (PgValue::Timestamp(ts), _) => {
             let us = match ts {
@@ -428,30 +432,76 @@ fn bits_to_bytes(bits: &str) -> Vec<u8> {
 }
 
 /// `HH:MM:SS[.fraction]` for µs since midnight; `digits` fixes the fraction width, `None` trims.
-fn format_time_of_day(us: i64, digits: Option<u32>) -> String {
+/// Runs once per time value per row: digits go one by one into a String sized once by the
+/// caller, rather than through several `format!`s.
+fn push_time_of_day(s: &mut String, us: i64, digits: Option<u32>) {
     let secs = us / 1_000_000;
     let frac = us % 1_000_000;
-    let mut s = format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    );
-    match digits {
-        Some(0) => {}
-        Some(d) => {
-            let f = format!("{frac:06}");
-            s.push('.');
-            s.push_str(&f[..d.min(6) as usize]);
+    if us < 0 {
+        // Not produced by the callers (they pass a time of day); kept as it always printed.
+        let _ = write!(
+            s,
+            "{:02}:{:02}:{:02}",
+            secs / 3600,
+            (secs / 60) % 60,
+            secs % 60
+        );
+        let f = format!("{frac:06}");
+        match digits {
+            Some(0) => {}
+            Some(d) => {
+                s.push('.');
+                s.push_str(f.get(..d.min(6) as usize).unwrap_or(&f));
+            }
+            None if frac != 0 => {
+                s.push('.');
+                s.push_str(f.trim_end_matches('0'));
+            }
+            None => {}
         }
-        None if frac != 0 => {
-            let f = format!("{frac:06}");
-            s.push('.');
-            s.push_str(f.trim_end_matches('0'));
-        }
-        None => {}
+        return;
     }
-    s
+    push_padded(s, secs / 3600, 2);
+    s.push(':');
+    push_padded(s, (secs / 60) % 60, 2);
+    s.push(':');
+    push_padded(s, secs % 60, 2);
+    let width = match digits {
+        Some(d) => d.min(6) as usize,
+        None if frac != 0 => 6,
+        None => 0,
+    };
+    if width == 0 {
+        return;
+    }
+    let mut f = [b'0'; 6];
+    fill_digits(&mut f, frac.unsigned_abs());
+    let mut end = width;
+    if digits.is_none() {
+        while end > 0 && f[end - 1] == b'0' {
+            end -= 1;
+        }
+    }
+    s.push('.');
+    s.extend(f[..end].iter().map(|&b| char::from(b)));
+}
+
+/// `v` in decimal, at least `width` digits (zero-padded), for `v >= 0`.
+fn push_padded(s: &mut String, v: i64, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(v);
+    for _ in digits.len()..width {
+        s.push('0');
+    }
+    s.push_str(digits);
+}
+
+/// The low `out.len()` decimal digits of `v`, zero-padded, into `out`.
+fn fill_digits(out: &mut [u8], mut v: u64) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
 /// `2024-01-02T01:04:05.123456Z`: UTC, with the column's fractional precision.
@@ -459,12 +509,20 @@ fn format_zoned_timestamp(us: i64, precision: u32) -> String {
     let days = us.div_euclid(86_400_000_000);
     let time = us.rem_euclid(86_400_000_000);
     let (y, m, d) = civil_from_days(days);
-    let date = if (0..=9999).contains(&y) {
-        format!("{y:04}-{m:02}-{d:02}")
+    let mut s = String::with_capacity(32);
+    if (0..=9999).contains(&y) {
+        push_padded(&mut s, y, 4);
     } else {
-        format!("{y:+05}-{m:02}-{d:02}")
-    };
-    format!("{date}T{}Z", format_time_of_day(time, Some(precision)))
+        let _ = write!(s, "{y:+05}");
+    }
+    s.push('-');
+    push_padded(&mut s, i64::from(m), 2);
+    s.push('-');
+    push_padded(&mut s, i64::from(d), 2);
+    s.push('T');
+    push_time_of_day(&mut s, time, Some(precision));
+    s.push('Z');
+    s
 }
 
 /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
@@ -591,6 +649,89 @@ mod tests {
             format_zoned_timestamp(946_684_799_999_999, 6),
             "1999-12-31T23:59:59.999999Z"
         );
+    }
+
+    /// The `format!` rendering these functions replaced, kept as the reference.
+    fn reference_time_of_day(us: i64, digits: Option<u32>) -> String {
+        let secs = us / 1_000_000;
+        let frac = us % 1_000_000;
+        let mut s = format!(
+            "{:02}:{:02}:{:02}",
+            secs / 3600,
+            (secs / 60) % 60,
+            secs % 60
+        );
+        match digits {
+            Some(0) => {}
+            Some(d) => {
+                let f = format!("{frac:06}");
+                s.push('.');
+                s.push_str(&f[..d.min(6) as usize]);
+            }
+            None if frac != 0 => {
+                let f = format!("{frac:06}");
+                s.push('.');
+                s.push_str(f.trim_end_matches('0'));
+            }
+            None => {}
+        }
+        s
+    }
+
+    fn reference_zoned(us: i64, precision: u32) -> String {
+        let days = us.div_euclid(86_400_000_000);
+        let time = us.rem_euclid(86_400_000_000);
+        let (y, m, d) = civil_from_days(days);
+        let date = if (0..=9999).contains(&y) {
+            format!("{y:04}-{m:02}-{d:02}")
+        } else {
+            format!("{y:+05}-{m:02}-{d:02}")
+        };
+        format!("{date}T{}Z", reference_time_of_day(time, Some(precision)))
+    }
+
+    #[test]
+    fn time_rendering_matches_the_format_reference() {
+        let mut rng_state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            rng_state ^= rng_state << 13;
+            rng_state ^= rng_state >> 7;
+            rng_state ^= rng_state << 17;
+            rng_state
+        };
+        let mut samples: Vec<i64> = vec![
+            0,
+            1,
+            999_999,
+            1_000_000,
+            86_399_999_999,
+            86_400_000_000,
+            -1,
+            -1_500_000,
+            TIMESTAMP_POS_INFINITY_MICROS,
+            TIMESTAMP_NEG_INFINITY_MICROS,
+            -62_135_596_800_000_000, // 0001-01-01
+            -62_167_219_200_000_001, // just before year 0
+            253_402_300_800_000_000, // 10000-01-01
+        ];
+        for _ in 0..20_000 {
+            samples.push((next() % 20_000_000_000_000_000) as i64 - 10_000_000_000_000_000);
+            samples.push((next() % 86_400_000_000) as i64);
+        }
+        for &us in &samples {
+            for p in 0..=7 {
+                assert_eq!(
+                    format_zoned_timestamp(us, p),
+                    reference_zoned(us, p),
+                    "{us} {p}"
+                );
+            }
+            for digits in [None, Some(0), Some(3), Some(6)] {
+                let mut s = String::new();
+                push_time_of_day(&mut s, us, digits);
+                assert_eq!(s, reference_time_of_day(us, digits), "{us} {digits:?}");
+            }
+        }
     }
 
     #[test]

@@ -896,11 +896,20 @@ impl SourceInfo {
         ts_us: i64,
         lsn: u64,
     ) -> Value {
-        let sequence = format!(
-            "[{},\"{}\"]",
-            last_commit_lsn.map_or_else(|| "null".to_string(), |l| format!("\"{l}\"")),
-            lsn
-        );
+        // `["<last commit lsn>","<lsn>"]` (or `[null,"<lsn>"]`), built in one allocation: this
+        // runs once per event.
+        let mut sequence = String::with_capacity(48);
+        let mut digits = itoa::Buffer::new();
+        match last_commit_lsn {
+            Some(l) => {
+                sequence.push_str("[\"");
+                sequence.push_str(digits.format(l));
+                sequence.push_str("\",\"");
+            }
+            None => sequence.push_str("[null,\""),
+        }
+        sequence.push_str(digits.format(lsn));
+        sequence.push_str("\"]");
         Value::Struct(vec![
             Value::String(self.version.clone()),
             Value::String("postgresql".into()),
@@ -968,8 +977,11 @@ impl SnapshotMapper {
 pub fn set_snapshot_marker(record: &mut Record, marker: &str) {
     if let Some(Value::Struct(envelope)) = record.value.as_mut() {
         if let Some(Value::Struct(source)) = envelope.get_mut(2) {
-            if let Some(slot) = source.get_mut(SOURCE_SNAPSHOT_FIELD) {
-                *slot = Value::String(marker.to_string());
+            match source.get_mut(SOURCE_SNAPSHOT_FIELD) {
+                // Most rows keep the marker they were mapped with: no new String per row.
+                Some(Value::String(current)) if current == marker => {}
+                Some(slot) => *slot = Value::String(marker.to_string()),
+                None => {}
             }
         }
     }
