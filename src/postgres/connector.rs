@@ -32,6 +32,7 @@ use super::replication::{
 };
 use super::snapshot;
 use super::source::{Emitted, EventError, EventSource};
+use super::sql::quote_ident;
 use super::tls::connect_sql;
 use crate::connect::Record;
 use crate::envelope::{Clock, HeartbeatTopic};
@@ -417,10 +418,6 @@ async fn captured_tables(
                 .then(|| format!("{}.{}", quote_ident(&schema), quote_ident(&table)))
         })
         .collect())
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// Make sure the slot exists and is free.

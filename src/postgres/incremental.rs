@@ -22,6 +22,7 @@ use sluice_snapshot::incremental::{IncrementalState, Window};
 
 use super::connector::ConnectorError;
 use super::source::{set_snapshot_marker, CapturedTable, EventSource, SnapshotMapper};
+use super::sql::{key_texts, keyset_after, quote_ident};
 use crate::connect::Record;
 
 /// Prefix of the logical decoding messages Sluice uses as watermarks (never emitted).
@@ -56,14 +57,6 @@ pub struct Incremental {
 /// The text that identifies a record's key for de-duplication.
 fn key_text(record: &Record) -> Option<String> {
     record.key.as_ref().map(|k| format!("{k:?}"))
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 impl Incremental {
@@ -298,16 +291,7 @@ fn chunk_select(
     let key_list = keys.join(", ");
     let mut filters = Vec::new();
     if let Some(values) = &state.last_key {
-        filters.push(format!(
-            "({key_list}) > ({})",
-            values
-                .iter()
-                .map(|v| v
-                    .as_deref()
-                    .map_or_else(|| "NULL".to_string(), quote_literal))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        filters.push(keyset_after(&key_list, values));
     }
     if let Some(condition) = state.conditions.get(&format!("{schema}.{table}")) {
         filters.push(format!("({condition})"));
@@ -363,15 +347,7 @@ async fn read_rows(
     while let Some(line) = stream.next().await {
         let line = line.map_err(read_err)?;
         let tuple = super::snapshot::parse_copy_row(&line);
-        let key_texts = key_positions
-            .iter()
-            .map(|i| match tuple.0.get(*i) {
-                Some(sluice_decoders::pgoutput::ColumnValue::Text(b)) => {
-                    Some(String::from_utf8_lossy(b).into_owned())
-                }
-                _ => None,
-            })
-            .collect();
+        let key_texts = key_texts(&tuple, key_positions.iter().copied());
         let mut record = mapper.record(captured, &tuple)?;
         set_snapshot_marker(&mut record, "incremental");
         let Some(k) = key_text(&record) else { continue };

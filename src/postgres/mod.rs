@@ -15,4 +15,5 @@ pub mod position;
 pub mod replication;
 pub mod snapshot;
 pub mod source;
+pub mod sql;
 pub mod tls;

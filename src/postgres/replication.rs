@@ -15,6 +15,7 @@
 //! its frame, never copied. Reading only ever appends to the buffer and parsing is
 //! synchronous, so dropping a `next_message` future (e.g. in `tokio::select!`) loses nothing.
 
+use super::sql::{quote_ident, quote_literal};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -1089,14 +1090,6 @@ fn validate_slot_name(slot: &str) -> Result<(), ReplicationError> {
              and underscores"
         )))
     }
-}
-
-fn quote_ident(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-fn quote_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// The `publication_names` value for pgoutput: each name as a quoted identifier,

@@ -35,6 +35,7 @@ use super::connector::ConnectorError;
 use super::position::PgPosition;
 use super::replication::{format_lsn, ConnectParams};
 use super::source::{set_snapshot_marker, CapturedTable, EventError, EventSource, SnapshotMapper};
+use super::sql::{key_texts, keyset_after, quote_ident, quote_literal};
 use super::tls::connect_sql;
 use crate::connect::Record;
 use crate::pipeline::Pipeline;
@@ -119,14 +120,6 @@ struct Pending {
     table: usize,
     key: RowKey,
     last_of_table: bool,
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// Decide which tables to read, in Debezium's order, and load their shapes.
@@ -584,16 +577,7 @@ impl Reader {
             .join(", ");
         loop {
             let filter = match &last_key {
-                Some(values) => format!(
-                    " WHERE ({key_list}) > ({})",
-                    values
-                        .iter()
-                        .map(|v| v
-                            .as_deref()
-                            .map_or_else(|| "NULL".to_string(), quote_literal))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                Some(values) => format!(" WHERE {}", keyset_after(&key_list, values)),
                 None => String::new(),
             };
             let select = format!(
@@ -640,15 +624,8 @@ impl Reader {
                     expected,
                 });
             }
-            let key: RowKey = (!plan.key.is_empty()).then(|| {
-                plan.key
-                    .iter()
-                    .map(|(_, i)| match tuple.0.get(*i) {
-                        Some(ColumnValue::Text(b)) => Some(String::from_utf8_lossy(b).into_owned()),
-                        _ => None,
-                    })
-                    .collect()
-            });
+            let key: RowKey =
+                (!plan.key.is_empty()).then(|| key_texts(&tuple, plan.key.iter().map(|(_, i)| *i)));
             last_key.clone_from(&key);
             rows.push((self.mapper.record(&plan.captured, &tuple)?, key));
             total += 1;
