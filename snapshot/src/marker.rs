@@ -47,6 +47,22 @@ impl<R> Marker<R> {
         }
     }
 
+    /// A marker for a snapshot that resumes after rows were already delivered: the first
+    /// record, and the first record of each table in `started`, were sent before the restart,
+    /// so none of them is marked again.
+    pub fn resumed(tables: usize, started: impl IntoIterator<Item = usize>) -> Marker<R> {
+        let mut m = Marker {
+            emitted_any: true,
+            ..Marker::new(tables)
+        };
+        for t in started {
+            if let Some(s) = m.started.get_mut(t) {
+                *s = true;
+            }
+        }
+        m
+    }
+
     /// A new record of `table`; returns the previously held record of that table, now marked.
     pub fn push(&mut self, table: usize, record: R) -> Option<(R, SnapshotMarker)> {
         let first_of_table = !self.started.get(table).copied().unwrap_or(true);
@@ -96,6 +112,30 @@ impl<R> Marker<R> {
 mod tests {
     use super::*;
     use SnapshotMarker::*;
+
+    #[test]
+    fn a_resumed_snapshot_does_not_start_with_first() {
+        // Table 0 was half read before the restart, table 1 not at all.
+        let mut m = Marker::resumed(2, [0]);
+        let mut out: Vec<SnapshotMarker> = Vec::new();
+        for t in 0..2 {
+            for r in 0..3 {
+                out.extend(m.push(t, r).map(|x| x.1));
+            }
+            out.extend(m.finish_table(t).map(|x| x.1));
+        }
+        assert_eq!(
+            out,
+            vec![
+                True,
+                True,
+                LastInDataCollection,
+                FirstInDataCollection,
+                True,
+                LastInDataCollection
+            ]
+        );
+    }
 
     #[test]
     fn marks_like_debezium() {

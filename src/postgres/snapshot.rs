@@ -281,7 +281,19 @@ pub async fn run<S: Sink>(
 
     let mut merge = Merge {
         plans: plans.clone(),
-        marker: Marker::new(plans.len()),
+        // After a restart the snapshot's first row was already delivered: no second `first`.
+        marker: if state.progress.values().any(|p| p.rows > 0 || p.done) {
+            let started = plans.iter().enumerate().filter_map(|(i, p)| {
+                state
+                    .progress
+                    .get(&p.name)
+                    .is_some_and(|t| t.rows > 0)
+                    .then_some(i)
+            });
+            Marker::resumed(plans.len(), started)
+        } else {
+            Marker::new(plans.len())
+        },
         tail: None,
         progress: plans
             .iter()
