@@ -8,6 +8,7 @@ use serde_json::Value;
 use sluice_testcontainers::PgServer;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::process::pg_connector_props;
 use crate::support::{props, read_sink, wait_for, wait_slot_active};
 
 const ROWS: i64 = 20_000;
@@ -65,24 +66,13 @@ async fn incremental_snapshot_reconciles_with_concurrent_writes() {
         ("value.converter.schemas.enable", "false"),
         ("key.converter.schemas.enable", "false"),
     ]);
-    let port = server.port().to_string();
-    let connector = props(&[
-        ("name", "inc"),
-        ("connector.class", "postgres"),
-        ("database.hostname", server.host()),
-        ("database.port", &port),
-        ("database.user", server.user()),
-        ("database.password", server.password()),
-        ("database.dbname", &db),
-        ("topic.prefix", "inc"),
-        ("slot.name", &slot),
-        ("publication.name", &slot),
-        ("publication.autocreate.mode", "filtered"),
+    let mut connector = pg_connector_props(&server, &db, &slot, &slot, "inc");
+    connector.insert("name".into(), "inc".into());
+    connector.extend(props(&[
         ("table.include.list", "public.t,public.done"),
         ("signal.data.collection", "public.signals"),
         ("incremental.snapshot.chunk.size", "700"),
-        ("snapshot.mode", "no_data"),
-    ]);
+    ]));
     let (worker, connectors) =
         sluice::worker::parse_configs(&worker, &[connector]).expect("valid config");
     let stop = CancellationToken::new();

@@ -7,6 +7,7 @@ use serde_json::Value;
 use sluice_testcontainers::PgServer;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::process::pg_connector_props;
 use crate::support::{props, read_sink, wait_for, wait_slot_active};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,23 +28,12 @@ async fn logical_messages_become_m_records() {
         ("value.converter.schemas.enable", "false"),
         ("key.converter.schemas.enable", "false"),
     ]);
-    let port = server.port().to_string();
-    let connector = props(&[
-        ("name", "msg"),
-        ("connector.class", "postgres"),
-        ("database.hostname", server.host()),
-        ("database.port", &port),
-        ("database.user", server.user()),
-        ("database.password", server.password()),
-        ("database.dbname", &db),
-        ("topic.prefix", "m"),
-        ("slot.name", &slot),
-        ("publication.name", &slot),
-        ("publication.autocreate.mode", "filtered"),
+    let mut connector = pg_connector_props(&server, &db, &slot, &slot, "m");
+    connector.insert("name".into(), "msg".into());
+    connector.extend(props(&[
         ("table.include.list", "public.t"),
         ("message.prefix.include.list", "app.*"),
-        ("snapshot.mode", "no_data"),
-    ]);
+    ]));
     let (worker, connectors) =
         sluice::worker::parse_configs(&worker, &[connector]).expect("valid config");
     let stop = CancellationToken::new();
