@@ -8,10 +8,12 @@
 //! ```
 
 pub mod cli;
+pub mod metrics;
 pub mod connect;
 pub mod converter;
 pub mod envelope;
 pub mod offset;
 pub mod pipeline;
 pub mod postgres;
+pub mod transforms;
 pub mod worker;

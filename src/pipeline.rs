@@ -18,13 +18,28 @@ use futures::{Future, StreamExt};
 use serde_json::{Map, Value as Json};
 use sluice_sinks::{Sink, SinkError, SinkRecord};
 
+use std::sync::Arc;
+
 use crate::connect::Record;
+use crate::metrics::ConnectorMetrics;
 use crate::converter::{ConvertError, Converter};
 use crate::offset::{AckTracker, Committable, OffsetError, OffsetStore};
+use crate::transforms::{TransformChain, TransformError};
 
 /// A source position that can be stored as a Kafka Connect source offset.
 pub trait Position: Clone + Send + 'static {
     fn to_offset(&self) -> Map<String, Json>;
+
+    /// When the source committed the change at this position (for "milliseconds behind
+    /// source"); `None` when unknown.
+    fn source_ts_ms(&self) -> Option<i64> {
+        None
+    }
+
+    /// A short human-readable form for logs and metrics (e.g. an LSN, `file:pos`).
+    fn describe(&self) -> String {
+        Json::Object(self.to_offset()).to_string()
+    }
 }
 
 /// Sizes of the data path.
@@ -59,6 +74,8 @@ pub enum PipelineError {
         #[source]
         source: ConvertError,
     },
+    #[error(transparent)]
+    Transform(#[from] TransformError),
     #[error("sink failed")]
     Sink(#[from] SinkError),
     #[error("offset store failed")]
@@ -73,6 +90,7 @@ pub struct Pipeline<S: Sink, P: Position> {
     partition: Json,
     key_converter: Box<dyn Converter>,
     value_converter: Box<dyn Converter>,
+    transforms: TransformChain,
     sink: S,
     store: Box<dyn OffsetStore>,
     limits: PipelineLimits,
@@ -94,6 +112,37 @@ pub struct Pipeline<S: Sink, P: Position> {
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     records_sent: u64,
+    metrics: Arc<ConnectorMetrics>,
+    /// Pushed / dropped by a transform since the last batch (counted per batch, not per event).
+    pushed: u64,
+    filtered: u64,
+}
+
+/// Convert one key or value; registers its schema first when the converter asks for that.
+async fn convert(
+    converter: &mut dyn Converter,
+    topic: &str,
+    schema: Option<&std::sync::Arc<crate::connect::Schema>>,
+    value: Option<&crate::connect::Value>,
+    buf: &mut Vec<u8>,
+) -> Result<Option<Vec<u8>>, PipelineError> {
+    let convert_err = |source| PipelineError::Convert {
+        topic: topic.to_string(),
+        source,
+    };
+    let filled = match converter.convert(topic, schema, value, buf) {
+        Err(ConvertError::NeedsRegistration { .. }) => {
+            converter
+                .register(topic, schema)
+                .await
+                .map_err(convert_err)?;
+            converter
+                .convert(topic, schema, value, buf)
+                .map_err(convert_err)?
+        }
+        other => other.map_err(convert_err)?,
+    };
+    Ok(filled.then(|| take_filled(buf)))
 }
 
 /// Take a converter's output out of `buf`, leaving a fresh buffer with room for a record of
@@ -119,6 +168,7 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
             partition,
             key_converter,
             value_converter,
+            transforms: TransformChain::empty(),
             sink,
             store,
             limits,
@@ -134,6 +184,9 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
             key_buf: Vec::new(),
             value_buf: Vec::new(),
             records_sent: 0,
+            metrics: ConnectorMetrics::new(),
+            pushed: 0,
+            filtered: 0,
         }
     }
 
@@ -142,41 +195,53 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         Ok(self.store.load(&self.connector, &self.partition)?)
     }
 
-    /// Convert and append one record to the open batch.
-    pub fn push(&mut self, record: Record) -> Result<(), PipelineError> {
-        let topic = record.topic;
-        let convert_err = |source| PipelineError::Convert {
-            topic: topic.to_string(),
-            source,
-        };
-        let key = if self
-            .key_converter
-            .convert(
-                &topic,
-                record.key_schema.as_ref(),
-                record.key.as_ref(),
-                &mut self.key_buf,
-            )
-            .map_err(convert_err)?
-        {
-            Some(take_filled(&mut self.key_buf))
+    /// Apply `transforms` (the connector's SMTs) to every record pushed from now on.
+    pub fn with_transforms(mut self, transforms: TransformChain) -> Self {
+        self.transforms = transforms;
+        self
+    }
+
+    /// Report this pipeline's numbers into `metrics` (shared with the REST API).
+    pub fn with_metrics(mut self, metrics: Arc<ConnectorMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Arc<ConnectorMetrics> {
+        &self.metrics
+    }
+
+    /// Transform, convert and append one record to the open batch. Completes at once unless a
+    /// converter must first register a new schema.
+    pub async fn push(&mut self, record: Record) -> Result<(), PipelineError> {
+        self.pushed += 1;
+        let record = if self.transforms.is_empty() {
+            record
         } else {
-            None
+            match self.transforms.apply(record)? {
+                Some(record) => record,
+                None => {
+                    self.filtered += 1;
+                    return Ok(());
+                }
+            }
         };
-        let value = if self
-            .value_converter
-            .convert(
-                &topic,
-                record.value_schema.as_ref(),
-                record.value.as_ref(),
-                &mut self.value_buf,
-            )
-            .map_err(convert_err)?
-        {
-            Some(take_filled(&mut self.value_buf))
-        } else {
-            None
-        };
+        let key = convert(
+            &mut *self.key_converter,
+            &record.topic,
+            record.key_schema.as_ref(),
+            record.key.as_ref(),
+            &mut self.key_buf,
+        )
+        .await?;
+        let value = convert(
+            &mut *self.value_converter,
+            &record.topic,
+            record.value_schema.as_ref(),
+            record.value.as_ref(),
+            &mut self.value_buf,
+        )
+        .await?;
         self.batch_bytes += key.as_ref().map_or(0, Vec::len) + value.as_ref().map_or(0, Vec::len);
         let headers = record
             .headers
@@ -184,7 +249,7 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
             .map(|(k, v)| (k, v.map(String::into_bytes)))
             .collect();
         self.batch.push(SinkRecord {
-            topic: topic.clone(),
+            topic: record.topic,
             key,
             value,
             headers,
@@ -241,6 +306,12 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         if self.batch.is_empty() && position.is_none() {
             return Ok(());
         }
+        if let Some(p) = &position {
+            if let Some(ts) = p.source_ts_ms() {
+                self.metrics
+                    .set_millis_behind_source(crate::envelope::Clock::now().ms() - ts);
+            }
+        }
         if position.is_some() {
             self.last_position.clone_from(&position);
         }
@@ -249,6 +320,11 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         self.batch_bytes = 0;
         self.batch_started = None;
         self.records_sent += records.len() as u64;
+        self.metrics.add_events_seen(std::mem::take(&mut self.pushed));
+        self.metrics
+            .add_events_filtered(std::mem::take(&mut self.filtered));
+        self.metrics.batch_sent(records.iter().map(|r| &r.topic));
+        self.metrics.set_batches_in_flight(self.tracker.in_flight());
         if records.is_empty() {
             self.deliveries.push(Box::pin(async move { (seq, Ok(())) }));
         } else {
@@ -265,6 +341,7 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         match self.deliveries.next().await {
             Some((seq, Ok(()))) => {
                 self.tracker.ack(seq);
+                self.metrics.set_batches_in_flight(self.tracker.in_flight());
                 if let Some(c) = self.tracker.take_committable() {
                     self.acked_position = Some(c);
                 }
@@ -297,6 +374,7 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
             &self.partition,
             committable.map(|p| p.to_offset()),
         )?;
+        self.metrics.committed(position.describe());
         self.committed_position = Some(position.clone());
         Ok(Some(position))
     }

@@ -10,9 +10,15 @@
 pub mod json;
 pub mod string;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::connect::{Schema, Value};
+
+/// What [`Converter::register`] returns: boxed, because it runs only on the rare path where a
+/// schema is new to the converter.
+pub type RegisterFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ConvertError>> + Send + 'a>>;
 
 /// A converter failed to serialise a value. Definite: retrying the same value cannot succeed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +28,10 @@ pub enum ConvertError {
         field: String,
         expected: &'static str,
     },
+    /// Not a failure: the converter must first register `schema` (a network call) through
+    /// [`Converter::register`]; the pipeline does that and converts again.
+    #[error("the schema for topic {topic} is not registered yet")]
+    NeedsRegistration { topic: String },
 }
 
 /// Kafka Connect's `Converter.fromConnectData`.
@@ -37,6 +47,13 @@ pub trait Converter: Send {
 
     /// Whether the output is JSON text (the file sink embeds it as JSON rather than as a string).
     fn output_is_json(&self) -> bool;
+
+    /// Make `schema` known to the converter (e.g. register it with a schema registry) after
+    /// [`Converter::convert`] answered [`ConvertError::NeedsRegistration`] for it. Converters
+    /// that never answer that keep this default.
+    fn register<'a>(&'a mut self, _topic: &'a str, _schema: Option<&'a Arc<Schema>>) -> RegisterFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Build the converter named by a worker's or connector's `*.converter` setting.

@@ -142,7 +142,9 @@ impl ConnectorError {
                 super::snapshot::SnapshotError::Event(_) => ErrorClass::Definite,
             },
             ConnectorError::Pipeline(PipelineError::Sink(_)) => ErrorClass::Transient,
-            ConnectorError::Pipeline(PipelineError::Convert { .. }) => ErrorClass::Definite,
+            ConnectorError::Pipeline(
+                PipelineError::Convert { .. } | PipelineError::Transform(_),
+            ) => ErrorClass::Definite,
             ConnectorError::Pipeline(PipelineError::Offsets(_)) => ErrorClass::Config,
         }
     }
@@ -791,7 +793,7 @@ async fn stream_once<S: Sink>(
                     )))?;
                 }
                 if let Some(h) = &heartbeat {
-                    pipeline.push(h.record(Clock::now()))?;
+                    pipeline.push(h.record(Clock::now())).await?;
                     if source.is_idle() {
                         pipeline.set_position(incremental.attach(source.position()));
                     }
@@ -894,7 +896,7 @@ async fn handle_message<S: Sink>(
                     // An incremental snapshot's watermark: it opens or closes a chunk's window.
                     if let Some(rows) = incremental.on_watermark(&m.content) {
                         for row in rows {
-                            pipeline.push(row)?;
+                            pipeline.push(row).await?;
                         }
                         pipeline.set_position(incremental.attach(source.position()));
                     }
@@ -906,7 +908,7 @@ async fn handle_message<S: Sink>(
             {
                 for record in records.drain(..) {
                     incremental.observe(&record);
-                    pipeline.push(record)?;
+                    pipeline.push(record).await?;
                 }
                 if let Some(p) = position {
                     pipeline.set_position(incremental.attach(p));

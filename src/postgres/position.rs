@@ -38,6 +38,14 @@ pub struct PgPosition {
 }
 
 impl Position for PgPosition {
+    fn source_ts_ms(&self) -> Option<i64> {
+        (self.ts_usec > 0).then_some(self.ts_usec / 1000)
+    }
+
+    fn describe(&self) -> String {
+        crate::postgres::replication::format_lsn(self.lsn)
+    }
+
     fn to_offset(&self) -> Map<String, Json> {
         let mut m = Map::new();
         m.insert("lsn".into(), json!(self.lsn));

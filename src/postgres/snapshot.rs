@@ -332,7 +332,7 @@ pub async fn run<S: Sink>(
             event = rx.recv(), if pipeline.can_accept() => {
                 match event {
                     None => {
-                        merge.finish(pipeline, &mut state)?;
+                        merge.finish(pipeline, &mut state).await?;
                         pipeline.set_position(position(&state));
                         if !state.is_complete() {
                             break Err(ConnectorError::Prerequisite(
@@ -342,8 +342,8 @@ pub async fn run<S: Sink>(
                         break Ok(true);
                     }
                     Some(ReaderEvent::Failed(e)) => break Err(ConnectorError::Snapshot(e)),
-                    Some(ReaderEvent::Chunk { table, rows }) => merge.rows(pipeline, &mut state, table, rows)?,
-                    Some(ReaderEvent::TableDone { table }) => merge.table_done(pipeline, &mut state, table)?,
+                    Some(ReaderEvent::Chunk { table, rows }) => merge.rows(pipeline, &mut state, table, rows).await?,
+                    Some(ReaderEvent::TableDone { table }) => merge.table_done(pipeline, &mut state, table).await?,
                 }
                 pipeline.set_position(position(&state));
                 if pipeline.batch_full() {
@@ -379,7 +379,7 @@ struct Merge {
 }
 
 impl Merge {
-    fn rows<S: Sink>(
+    async fn rows<S: Sink>(
         &mut self,
         pipeline: &mut Pipeline<S, PgPosition>,
         state: &mut SnapshotState,
@@ -395,7 +395,7 @@ impl Merge {
                 last_of_table: false,
             };
             if let Some(marked) = self.marker.push(table, item) {
-                self.advance(pipeline, state, marked)?;
+                self.advance(pipeline, state, marked).await?;
             }
         }
         let p = &mut self.progress[table];
@@ -407,7 +407,7 @@ impl Merge {
         Ok(())
     }
 
-    fn table_done<S: Sink>(
+    async fn table_done<S: Sink>(
         &mut self,
         pipeline: &mut Pipeline<S, PgPosition>,
         state: &mut SnapshotState,
@@ -416,7 +416,7 @@ impl Merge {
         match self.marker.finish_table(table) {
             Some((mut item, m)) => {
                 item.last_of_table = true;
-                self.advance(pipeline, state, (item, m))?;
+                self.advance(pipeline, state, (item, m)).await?;
             }
             // Nothing of this table is held back: it is complete.
             None => state.table_done(&self.plans[table].name),
@@ -432,32 +432,33 @@ impl Merge {
     }
 
     /// The snapshot is over: the held-back row is the `last` one.
-    fn finish<S: Sink>(
+    async fn finish<S: Sink>(
         &mut self,
         pipeline: &mut Pipeline<S, PgPosition>,
         state: &mut SnapshotState,
     ) -> Result<(), ConnectorError> {
         if let Some((item, _)) = self.tail.take() {
-            self.deliver(pipeline, state, item, SnapshotMarker::Last)?;
+            self.deliver(pipeline, state, item, SnapshotMarker::Last)
+                .await?;
         }
         Ok(())
     }
 
-    fn advance<S: Sink>(
+    async fn advance<S: Sink>(
         &mut self,
         pipeline: &mut Pipeline<S, PgPosition>,
         state: &mut SnapshotState,
         marked: (Pending, SnapshotMarker),
     ) -> Result<(), ConnectorError> {
         if let Some((prev, m)) = self.tail.replace(marked) {
-            self.deliver(pipeline, state, prev, m)?;
+            self.deliver(pipeline, state, prev, m).await?;
         }
         Ok(())
     }
 
     /// Hand a marked row to the pipeline; only then does the state count it as delivered, so
     /// a restart never skips a row that was still held back.
-    fn deliver<S: Sink>(
+    async fn deliver<S: Sink>(
         &self,
         pipeline: &mut Pipeline<S, PgPosition>,
         state: &mut SnapshotState,
@@ -466,7 +467,7 @@ impl Merge {
     ) -> Result<(), ConnectorError> {
         let mut record = item.record;
         set_snapshot_marker(&mut record, marker.as_str());
-        pipeline.push(record)?;
+        pipeline.push(record).await?;
         let name = &self.plans[item.table].name;
         state.row_delivered(name, item.key);
         if item.last_of_table {

@@ -126,6 +126,19 @@ pub trait OffsetStore: Send {
         partition: &Json,
         offset: Committable<Map<String, Json>>,
     ) -> Result<(), OffsetError>;
+
+    /// Every stored `(partition, offset)` of `connector`, in the order they were first stored.
+    fn list(&self, connector: &str) -> Result<Vec<(Json, Map<String, Json>)>, OffsetError>;
+
+    /// An administrator's change (KIP-875's `PATCH`/`DELETE /connectors/{name}/offsets`), only
+    /// made while the connector is stopped: `Some` replaces the partition's offset, `None`
+    /// removes it. Same atomicity and durability as `commit`.
+    fn alter(
+        &mut self,
+        connector: &str,
+        partition: &Json,
+        offset: Option<Map<String, Json>>,
+    ) -> Result<(), OffsetError>;
 }
 
 /// Kafka Connect's `FileOffsetBackingStore` idea with readable content: a JSON array of
@@ -154,12 +167,32 @@ impl OffsetTable {
     }
 
     fn set(&mut self, connector: &str, partition: &Json, offset: Committable<Map<String, Json>>) {
+        self.put(connector, partition, Some(offset.into_position()));
+    }
+
+    fn put(&mut self, connector: &str, partition: &Json, offset: Option<Map<String, Json>>) {
         let key = Self::key(connector, partition);
-        let value = Json::Object(offset.into_position());
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.0.push((key, value)),
+        let position = self.0.iter().position(|(k, _)| *k == key);
+        match (position, offset) {
+            (Some(i), Some(offset)) => self.0[i].1 = Json::Object(offset),
+            (None, Some(offset)) => self.0.push((key, Json::Object(offset))),
+            (Some(i), None) => {
+                self.0.remove(i);
+            }
+            (None, None) => {}
         }
+    }
+
+    fn list(&self, connector: &str) -> Vec<(Json, Map<String, Json>)> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| match (k.as_array().map(Vec::as_slice), v) {
+                (Some([Json::String(c), partition]), Json::Object(offset)) if c == connector => {
+                    Some((partition.clone(), offset.clone()))
+                }
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -248,6 +281,20 @@ impl OffsetStore for FileOffsetStore {
         self.entries.set(connector, partition, offset);
         self.write_file()
     }
+
+    fn list(&self, connector: &str) -> Result<Vec<(Json, Map<String, Json>)>, OffsetError> {
+        Ok(self.entries.list(connector))
+    }
+
+    fn alter(
+        &mut self,
+        connector: &str,
+        partition: &Json,
+        offset: Option<Map<String, Json>>,
+    ) -> Result<(), OffsetError> {
+        self.entries.put(connector, partition, offset);
+        self.write_file()
+    }
 }
 
 /// Offsets kept in memory only (no `offset.storage.file.filename`): progress is lost on exit,
@@ -273,6 +320,20 @@ impl OffsetStore for MemoryOffsetStore {
         offset: Committable<Map<String, Json>>,
     ) -> Result<(), OffsetError> {
         self.entries.set(connector, partition, offset);
+        Ok(())
+    }
+
+    fn list(&self, connector: &str) -> Result<Vec<(Json, Map<String, Json>)>, OffsetError> {
+        Ok(self.entries.list(connector))
+    }
+
+    fn alter(
+        &mut self,
+        connector: &str,
+        partition: &Json,
+        offset: Option<Map<String, Json>>,
+    ) -> Result<(), OffsetError> {
+        self.entries.put(connector, partition, offset);
         Ok(())
     }
 }
