@@ -333,7 +333,7 @@ fn run_sluice(
         .tempdir()?;
     let events = dir.path().join("events.jsonl");
     let worker = format!(
-        "sink=file\nsink.file.path={}\noffset.storage.file.filename={}\n\
+        "listeners=\nsink=file\nsink.file.path={}\noffset.storage.file.filename={}\n\
          offset.flush.interval.ms=1000\nkey.converter.schemas.enable={schemas}\n\
          value.converter.schemas.enable={schemas}\n",
         events.display(),

@@ -20,6 +20,11 @@ WORKER is a Java .properties file with Kafka Connect worker keys:
   key.converter / value.converter  org.apache.kafka.connect.json.JsonConverter (default) or
                                    org.apache.kafka.connect.storage.StringConverter
   key.converter.schemas.enable / value.converter.schemas.enable   true (default) | false
+  listeners                        the Kafka Connect REST API (default http://127.0.0.1:8083;
+                                   empty: no REST API, and a failed connector stops the worker)
+  config.storage.file.filename     where connectors created through the REST API are kept
+                                   (default: beside the offsets file, <offsets>.connectors.json)
+  rest.basic.auth.credentials.file `user: password` lines: require HTTP basic auth
 
 Each CONNECTOR file is Kafka Connect JSON ({\"name\":…,\"config\":{…}}) or Java properties, with
 Debezium's own keys. connector.class = io.debezium.connector.postgresql.PostgresConnector (or
@@ -31,7 +36,8 @@ time.precision.mode, interval.handling.mode, hstore.handling.mode, … (see the 
 
 An unknown key is a warning; an invalid value stops Sluice before it connects, naming the key and
 the allowed values. SIGTERM or SIGINT: deliver what is in flight, commit offsets, exit 0.
-Exit codes: 0 stopped cleanly, 1 a connector failed, 2 invalid configuration.";
+Exit codes: 0 stopped cleanly, 1 a connector failed (without a REST API), 2 invalid
+configuration.";
 
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version, about = ABOUT, long_about = None)]
@@ -47,8 +53,7 @@ pub enum Command {
     Standalone {
         /// Worker properties file.
         worker: PathBuf,
-        /// Connector files (JSON or .properties).
-        #[arg(required = true)]
+        /// Connector files (JSON or .properties); more can be created through the REST API.
         connectors: Vec<PathBuf>,
     },
     /// Start a throwaway Postgres, stream a few changes into the file sink and print them.

@@ -51,6 +51,8 @@ pub async fn run(out: &Path, follow: bool, shutdown: CancellationToken) -> Resul
         ("offset.flush.interval.ms", "1000".to_string()),
         ("value.converter.schemas.enable", "false".to_string()),
         ("key.converter.schemas.enable", "false".to_string()),
+        // The demo serves no REST API (port 8083 may be taken by a real worker).
+        ("listeners", String::new()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -74,9 +76,20 @@ pub async fn run(out: &Path, follow: bool, shutdown: CancellationToken) -> Resul
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let (worker_config, connectors) = worker::parse_configs(&worker_map, &[connector_map])?;
+    let connector_maps = vec![connector_map];
+    let (worker_config, _) = worker::parse_configs(&worker_map, &connector_maps)?;
     let stop = shutdown.child_token();
-    let task = tokio::spawn(worker::run(worker_config, connectors, stop.clone()));
+    let task = tokio::spawn(worker::run(
+        worker_config,
+        connector_maps,
+        stop.clone(),
+        worker::RunOptions::default(),
+    ));
+    // The offsets file's sibling keeps the demo's connector config; leave nothing behind.
+    let saved_configs = offsets.with_file_name(format!(
+        "{}.connectors.json",
+        offsets.file_name().unwrap_or_default().to_string_lossy()
+    ));
     // Wait until streaming is set up (the slot exists and is active) before changing data.
     let started = Instant::now();
     loop {
@@ -132,6 +145,7 @@ pub async fn run(out: &Path, follow: bool, shutdown: CancellationToken) -> Resul
     stop.cancel();
     let result = task.await.map_err(|e| setup("connector task", &e))?;
     let _ = std::fs::remove_file(&offsets);
+    let _ = std::fs::remove_file(&saved_configs);
     result?;
     if printed < expected {
         return Err(WorkerError::Setup(format!(

@@ -8,12 +8,14 @@
 //! ```
 
 pub mod cli;
-pub mod metrics;
 pub mod connect;
 pub mod converter;
 pub mod envelope;
+pub mod herder;
+pub mod metrics;
 pub mod offset;
 pub mod pipeline;
 pub mod postgres;
+pub mod rest;
 pub mod transforms;
 pub mod worker;

@@ -1,14 +1,17 @@
 //! The `sluice` binary: parse the command line, set up logging and signals, run the worker.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use sluice::cli::{Cli, Command};
+use sluice::rest::LogControl;
 use sluice::worker::{self, WorkerError};
 use tokio_util::sync::CancellationToken;
 
 mod demo;
+mod logging;
 
 /// Records are built on one thread and freed on another (the sink's writer); glibc's
 /// allocator spent ~30 % of a snapshot's CPU on that. mimalloc handles cross-thread frees
@@ -18,16 +21,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // No colour codes in log files and journals.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    let log_control = logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,14 +32,16 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(async_main(cli));
+    let code = runtime.block_on(async_main(cli, log_control));
     runtime.shutdown_timeout(Duration::from_secs(2));
     ExitCode::from(code as u8)
 }
 
-async fn async_main(cli: Cli) -> i32 {
+async fn async_main(cli: Cli, log_control: Arc<dyn LogControl>) -> i32 {
     let result = match cli.command {
-        Command::Standalone { worker, connectors } => standalone(&worker, &connectors).await,
+        Command::Standalone { worker, connectors } => {
+            standalone(&worker, &connectors, log_control).await
+        }
         Command::Validate { connectors } => validate(&connectors),
         Command::Demo { out, follow } => demo::run(&out, follow, shutdown_token()).await,
     };
@@ -99,12 +95,18 @@ fn load_connectors(
 async fn standalone(
     worker: &std::path::Path,
     connectors: &[std::path::PathBuf],
+    log_control: Arc<dyn LogControl>,
 ) -> Result<(), WorkerError> {
     let worker_map = sluice_config::load_worker_file(worker)
         .map_err(|e| WorkerError::Setup(sluice::postgres::connector::error_chain(&e)))?;
     let connector_maps = load_connectors(connectors)?;
-    let (worker_config, connector_configs) = worker::parse_configs(&worker_map, &connector_maps)?;
-    worker::run(worker_config, connector_configs, shutdown_token()).await
+    // Every file is checked before anything starts: a bad key stops Sluice with exit code 2.
+    let (worker_config, _) = worker::parse_configs(&worker_map, &connector_maps)?;
+    let options = worker::RunOptions {
+        log_control: Some(log_control),
+        on_listening: None,
+    };
+    worker::run(worker_config, connector_maps, shutdown_token(), options).await
 }
 
 fn validate(connectors: &[std::path::PathBuf]) -> Result<(), WorkerError> {

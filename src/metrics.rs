@@ -97,7 +97,8 @@ impl ConnectorMetrics {
     }
 
     pub fn set_millis_behind_source(&self, ms: i64) {
-        self.millis_behind_source.store(ms.max(0), Ordering::Relaxed);
+        self.millis_behind_source
+            .store(ms.max(0), Ordering::Relaxed);
     }
 
     pub fn committed(&self, position: String) {
@@ -322,7 +323,9 @@ mod tests {
             "sluice_connector_topic_records_total{connector=\"pg \\\"1\\\"\",topic=\"p.public.a\"} 3\n"
         ));
         assert!(text.contains("topic=\"p.public.b\"} 1\n"));
-        assert!(text.contains("sluice_connector_records_sent_total{connector=\"pg \\\"1\\\"\"} 4\n"));
+        assert!(
+            text.contains("sluice_connector_records_sent_total{connector=\"pg \\\"1\\\"\"} 4\n")
+        );
         assert!(text.contains("table=\"public.a\"} 20\n"));
         // Unknown gauges are left out rather than reported as 0.
         assert!(!text.contains("sluice_postgres_slot_lag_bytes{"));

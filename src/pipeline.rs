@@ -21,8 +21,8 @@ use sluice_sinks::{Sink, SinkError, SinkRecord};
 use std::sync::Arc;
 
 use crate::connect::Record;
-use crate::metrics::ConnectorMetrics;
 use crate::converter::{ConvertError, Converter};
+use crate::metrics::ConnectorMetrics;
 use crate::offset::{AckTracker, Committable, OffsetError, OffsetStore};
 use crate::transforms::{TransformChain, TransformError};
 
@@ -320,7 +320,8 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         self.batch_bytes = 0;
         self.batch_started = None;
         self.records_sent += records.len() as u64;
-        self.metrics.add_events_seen(std::mem::take(&mut self.pushed));
+        self.metrics
+            .add_events_seen(std::mem::take(&mut self.pushed));
         self.metrics
             .add_events_filtered(std::mem::take(&mut self.filtered));
         self.metrics.batch_sent(records.iter().map(|r| &r.topic));

@@ -3,24 +3,26 @@
 //!
 //! ```text
 //! worker.properties ─> WorkerConfig ─┬─> sink (file | stdout) ─────────────┐
-//!                                    └─> offset store (file | memory) ─────┤ shared
-//! connector files ──> ConnectorConfig ──> task per connector: Pipeline ────┘
+//!                                    ├─> offset store (file | memory) ─────┤ shared
+//!                                    └─> REST API (listeners) ──┐          │
+//! connector files ──> ConnectorConfig ──> Herder <──────────────┘          │
+//!                                           └─> task per connector: Pipeline
 //! SIGTERM / SIGINT ──> CancellationToken ──> every task drains, commits, exits
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value as Json};
 use sluice_config::{ConfigErrors, ConnectorConfig, ConverterClass, SinkKind, WorkerConfig};
 use sluice_sinks::{Embed, FileSink, FileSinkOptions};
 use tokio_util::sync::CancellationToken;
 
-use crate::converter;
-use crate::offset::{Committable, FileOffsetStore, MemoryOffsetStore, OffsetError, OffsetStore};
-use crate::pipeline::{Pipeline, PipelineLimits};
-use crate::postgres::connector::{self, error_chain, TaskSettings};
+use crate::herder::{Herder, HerderError, SharedOffsetStore, TargetState, WorkerContext};
+use crate::offset::{FileOffsetStore, MemoryOffsetStore, OffsetStore};
+use crate::postgres::connector::{error_chain, TaskSettings};
+use crate::rest::{self, LogControl};
 
 /// Why the worker could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -54,35 +56,6 @@ impl WorkerError {
         match self {
             WorkerError::Config { .. } | WorkerError::Setup(_) => 2,
             WorkerError::Connector { .. } => 1,
-        }
-    }
-}
-
-/// One offset store shared by every connector of the worker.
-#[derive(Clone)]
-struct SharedOffsetStore(Arc<Mutex<Box<dyn OffsetStore>>>);
-
-impl OffsetStore for SharedOffsetStore {
-    fn load(
-        &self,
-        connector: &str,
-        partition: &Json,
-    ) -> Result<Option<Map<String, Json>>, OffsetError> {
-        match self.0.lock() {
-            Ok(store) => store.load(connector, partition),
-            Err(poisoned) => poisoned.into_inner().load(connector, partition),
-        }
-    }
-
-    fn commit(
-        &mut self,
-        connector: &str,
-        partition: &Json,
-        offset: Committable<Map<String, Json>>,
-    ) -> Result<(), OffsetError> {
-        match self.0.lock() {
-            Ok(mut store) => store.commit(connector, partition, offset),
-            Err(poisoned) => poisoned.into_inner().commit(connector, partition, offset),
         }
     }
 }
@@ -124,11 +97,40 @@ pub fn parse_configs(
     Ok((worker_config, parsed))
 }
 
-/// Run the connectors until `shutdown` fires (Ok) or one of them fails (Err).
+/// What the binary adds to a worker run.
+#[derive(Default, Clone)]
+pub struct RunOptions {
+    /// Runtime log levels for `/admin/loggers`.
+    pub log_control: Option<Arc<dyn LogControl>>,
+    /// Called with the REST API's bound addresses once it listens.
+    pub on_listening: Option<Arc<dyn Fn(&[(bool, std::net::SocketAddr)]) + Send + Sync>>,
+}
+
+/// The file connector configs are kept in: `config.storage.file.filename`, else beside the
+/// offsets (`<offsets file>.connectors.json`), else nowhere (REST-created connectors are lost
+/// on exit, as with Connect's standalone worker).
+fn config_file(worker: &WorkerConfig) -> Option<PathBuf> {
+    worker.config_storage_file_filename.clone().or_else(|| {
+        worker.offset_storage_file_filename.as_ref().map(|p| {
+            let mut name = p.file_name().unwrap_or_default().to_os_string();
+            name.push(".connectors.json");
+            p.with_file_name(name)
+        })
+    })
+}
+
+/// Run the worker until `shutdown` fires: the connectors saved by an earlier run, then the
+/// given ones (created or updated), and the REST API on `listeners`.
+///
+/// With the REST API on, a failed connector stays FAILED for the API to report and restart,
+/// as in Kafka Connect. With it off (`listeners=` empty), nobody could see that status, so the
+/// first failure stops the worker with that error, and the worker ends once every connector
+/// has finished its work (e.g. `snapshot.mode=initial_only`).
 pub async fn run(
     worker: WorkerConfig,
-    connectors: Vec<ConnectorConfig>,
+    connectors: Vec<BTreeMap<String, String>>,
     shutdown: CancellationToken,
+    options: RunOptions,
 ) -> Result<(), WorkerError> {
     let key_conv_class = worker.key_converter;
     let value_conv_class = worker.value_converter;
@@ -162,72 +164,120 @@ pub async fn run(
             Box::new(MemoryOffsetStore::default())
         }
     };
-    let store = SharedOffsetStore(Arc::new(Mutex::new(store)));
     let settings = TaskSettings {
         offset_flush_interval: Duration::from_millis(worker.offset_flush_interval_ms.max(1)),
     };
-    let mut tasks = tokio::task::JoinSet::new();
+    let rest_on = !worker.listeners.is_empty();
+    let credentials = match &worker.rest_basic_auth_credentials_file {
+        Some(path) => Some(rest::load_credentials(path).map_err(WorkerError::Setup)?),
+        None => None,
+    };
+    let tls = match (
+        &worker.rest_tls_keystore_location,
+        worker.listeners.iter().any(|l| l.https),
+    ) {
+        (Some(path), true) => {
+            Some(rest::tls_server::server_config(path).map_err(WorkerError::Setup)?)
+        }
+        _ => None,
+    };
+    let worker_id = worker_id(&worker);
+    let config_file = config_file(&worker);
+    let listeners = worker.listeners.clone();
+    let ctx = WorkerContext {
+        worker: Arc::new(worker),
+        sink,
+        store: SharedOffsetStore::new(store),
+        settings,
+    };
+    let (herder, mut ended) = Herder::new(ctx, config_file, worker_id, shutdown.clone());
+    for (config, target) in herder.load_saved().map_err(WorkerError::Setup)? {
+        let name = config.get("name").cloned().unwrap_or_default();
+        if let Err(e) = herder.put(config, true, target).await {
+            tracing::error!(connector = %name, "saved connector not started: {e}");
+        }
+    }
     for config in connectors {
-        let name = config.name().to_string();
-        let key_converter =
-            converter::from_class(&key_conv_class, worker.key_converter_schemas_enable)
-                .map_err(WorkerError::Setup)?;
-        let value_converter =
-            converter::from_class(&value_conv_class, worker.value_converter_schemas_enable)
-                .map_err(WorkerError::Setup)?;
-        let ConnectorConfig::Postgres(pg) = config;
-        let limits = PipelineLimits {
-            max_batch_records: pg.max_batch_size.max(1) as usize,
-            max_in_flight: (pg.max_queue_size / pg.max_batch_size.max(1)).clamp(2, 64) as usize,
-            ..PipelineLimits::default()
-        };
-        let partition = serde_json::json!({"server": pg.topic_prefix});
-        let mut pipeline = Pipeline::new(
-            &name,
-            partition,
-            key_converter,
-            value_converter,
-            sink.clone(),
-            Box::new(store.clone()),
-            limits,
-        );
-        let settings = settings.clone();
-        let shutdown = shutdown.clone();
-        let pg = Arc::new(pg);
-        let span = tracing::info_span!("connector", name = %name);
-        tasks.spawn(tracing::Instrument::instrument(
-            async move {
-                tracing::info!("connector starting");
-                let result = connector::run(pg, &mut pipeline, &settings, &shutdown).await;
-                (name, result.map_err(|e| error_chain(&e)))
-            },
-            span,
-        ));
+        let name = config.get("name").cloned().unwrap_or_default();
+        herder
+            .put(config, true, TargetState::Started)
+            .await
+            .map_err(|e| match e {
+                HerderError::Invalid { errors, .. } => WorkerError::Config {
+                    what: format!("connector configuration {name}"),
+                    errors: ConfigErrors { errors },
+                },
+                other => WorkerError::Setup(other.to_string()),
+            })?;
+    }
+    if rest_on {
+        let router = rest::router(herder.clone(), options.log_control.clone(), credentials);
+        let bound = rest::serve(router, &listeners, tls, shutdown.clone())
+            .await
+            .map_err(WorkerError::Setup)?;
+        for (https, addr) in &bound {
+            let scheme = if *https { "https" } else { "http" };
+            tracing::info!("REST API listening on {scheme}://{addr}");
+        }
+        if let Some(f) = &options.on_listening {
+            f(&bound);
+        }
     }
     let mut failure = None;
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((name, Ok(()))) => tracing::info!(connector = %name, "connector stopped"),
-            Ok((name, Err(message))) => {
-                // The first failure is what the process reports as it exits; log only the
-                // others, so that each failure is shown once.
-                match failure {
-                    None => failure = Some(WorkerError::Connector { name, message }),
-                    Some(_) => tracing::error!(connector = %name, "{message}"),
+    loop {
+        tokio::select! {
+            biased;
+            // Stop requested: every task drains and commits below.
+            _ = shutdown.cancelled() => break,
+            // A task ended by itself (failed, or finished its work).
+            Some(end) = ended.recv() => {
+                if rest_on {
+                    continue;
                 }
-                shutdown.cancel();
-            }
-            Err(e) => {
-                failure.get_or_insert(WorkerError::Connector {
-                    name: "?".into(),
-                    message: format!("task ended abnormally: {e}"),
-                });
-                shutdown.cancel();
+                if let Some(message) = end.failure {
+                    match failure {
+                        // The first failure is what the process reports as it exits; log only
+                        // the others, so that each failure is shown once.
+                        None => failure = Some(WorkerError::Connector { name: end.connector, message }),
+                        Some(_) => tracing::error!(connector = %end.connector, "{message}"),
+                    }
+                    shutdown.cancel();
+                } else {
+                    tracing::info!(connector = %end.connector, "connector stopped");
+                }
+                if !herder.any_running().await {
+                    break;
+                }
             }
         }
     }
+    herder.stop_all().await;
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Connect's `worker_id`: the advertised (or listening) host and port.
+fn worker_id(worker: &WorkerConfig) -> String {
+    let listener = worker
+        .rest_advertised_listener
+        .as_deref()
+        .and_then(|scheme| {
+            worker
+                .listeners
+                .iter()
+                .find(|l| (scheme == "https") == l.https)
+        })
+        .or_else(|| worker.listeners.first());
+    let host = worker
+        .rest_advertised_host_name
+        .clone()
+        .or_else(|| listener.map(|l| l.host.clone()))
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let port = worker
+        .rest_advertised_port
+        .or_else(|| listener.map(|l| l.port))
+        .unwrap_or(8083);
+    format!("{host}:{port}")
 }

@@ -120,10 +120,8 @@ async fn replay(variant: &str) {
     ] {
         connector.insert(k.into(), v);
     }
-    let (worker, connectors) =
-        sluice::worker::parse_configs(&worker, &[connector]).expect("valid config");
     let stop = CancellationToken::new();
-    let task = tokio::spawn(sluice::worker::run(worker, connectors, stop.clone()));
+    let task = crate::support::spawn_worker(worker, connector, stop.clone());
     wait_slot_active(
         &client,
         recorded

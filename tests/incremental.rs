@@ -73,10 +73,8 @@ async fn incremental_snapshot_reconciles_with_concurrent_writes() {
         ("signal.data.collection", "public.signals"),
         ("incremental.snapshot.chunk.size", "700"),
     ]));
-    let (worker, connectors) =
-        sluice::worker::parse_configs(&worker, &[connector]).expect("valid config");
     let stop = CancellationToken::new();
-    let task = tokio::spawn(sluice::worker::run(worker, connectors, stop.clone()));
+    let task = crate::support::spawn_worker(worker, connector, stop.clone());
     wait_slot_active(&client, &slot).await;
 
     // A writer changes the same keys while the incremental snapshot runs: updates, deletes,

@@ -7,6 +7,7 @@ mod faults;
 mod incremental;
 mod messages;
 mod replication;
+mod rest;
 mod snapshot;
 mod support;
 mod types;

@@ -34,10 +34,8 @@ async fn logical_messages_become_m_records() {
         ("table.include.list", "public.t"),
         ("message.prefix.include.list", "app.*"),
     ]));
-    let (worker, connectors) =
-        sluice::worker::parse_configs(&worker, &[connector]).expect("valid config");
     let stop = CancellationToken::new();
-    let task = tokio::spawn(sluice::worker::run(worker, connectors, stop.clone()));
+    let task = crate::support::spawn_worker(worker, connector, stop.clone());
     wait_slot_active(&client, &slot).await;
     client
         .batch_execute(

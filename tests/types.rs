@@ -221,10 +221,8 @@ impl Db {
         for (k, v) in modes {
             connector.insert(k.to_string(), v.to_string());
         }
-        let (worker, connectors) =
-            sluice::worker::parse_configs(&worker, &[connector]).expect("valid config");
         let stop = CancellationToken::new();
-        let task = tokio::spawn(sluice::worker::run(worker, connectors, stop.clone()));
+        let task = crate::support::spawn_worker(worker, connector, stop.clone());
         wait_slot_active(&client, &slot).await;
         Capture {
             _server: server,

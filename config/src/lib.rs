@@ -16,6 +16,7 @@
 //! does not act on yet are kept raw in each config's `extra` map.
 
 mod connector;
+pub mod definitions;
 mod error;
 mod file;
 pub mod filters;
@@ -36,8 +37,8 @@ pub use postgres::{
     TimePrecisionMode,
 };
 pub use properties::PropertiesError;
-pub use secret::Secret;
-pub use worker::{ConverterClass, SinkKind, WorkerConfig};
+pub use secret::{is_secret_key, Secret, HIDDEN};
+pub use worker::{ConverterClass, Listener, SinkKind, WorkerConfig};
 
 #[cfg(test)]
 mod examples_tests;

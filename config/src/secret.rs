@@ -56,3 +56,44 @@ mod tests {
         assert_eq!(s.expose(), "hunter2");
     }
 }
+
+/// What a masked secret reads as in REST responses (Connect's own placeholder).
+pub const HIDDEN: &str = "[hidden]";
+
+/// Whether a config key holds a secret (Connect's PASSWORD-typed keys and the like): such
+/// values are masked in REST responses and never logged.
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.ends_with("password")
+        || key.ends_with("basic.auth.user.info")
+        || key.ends_with("sasl.jaas.config")
+        || key.ends_with("ssl.key.password")
+        || key.ends_with("secret")
+        || key.ends_with("secret.key")
+        || key.ends_with(".token")
+}
+
+#[cfg(test)]
+mod secret_key_tests {
+    use super::is_secret_key;
+
+    #[test]
+    fn password_like_keys_are_secret() {
+        for k in [
+            "database.password",
+            "connection.password",
+            "database.sslpassword",
+            "value.converter.basic.auth.user.info",
+            "producer.override.sasl.jaas.config",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in [
+            "database.user",
+            "topic.prefix",
+            "password.encoder.algorithm.name",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+}

@@ -27,6 +27,29 @@ pub const SINK: &str = "sink";
 /// `sink.file.path`.
 pub const SINK_FILE_PATH: &str = "sink.file.path";
 
+/// `listeners`: where the REST API listens.
+pub const LISTENERS: &str = "listeners";
+/// `rest.advertised.host.name`.
+pub const REST_ADVERTISED_HOST_NAME: &str = "rest.advertised.host.name";
+/// `rest.advertised.port`.
+pub const REST_ADVERTISED_PORT: &str = "rest.advertised.port";
+/// `rest.advertised.listener`.
+pub const REST_ADVERTISED_LISTENER: &str = "rest.advertised.listener";
+/// `config.storage.file.filename` (Sluice): where connectors created through the REST API are
+/// kept in standalone mode.
+pub const CONFIG_STORAGE_FILE_FILENAME: &str = "config.storage.file.filename";
+/// `rest.basic.auth.credentials.file` (Sluice): `user: password` lines, as the
+/// `PropertyFileLoginModule` file of Connect's basic-auth extension.
+pub const REST_BASIC_AUTH_CREDENTIALS_FILE: &str = "rest.basic.auth.credentials.file";
+/// `listeners.https.ssl.keystore.location`: a PEM file with the private key and certificate
+/// chain (KIP-651's PEM keystore) for an `https://` listener.
+pub const LISTENERS_HTTPS_KEYSTORE_LOCATION: &str = "listeners.https.ssl.keystore.location";
+/// `ssl.keystore.location`: used for `https://` listeners without a `listeners.https.` one.
+pub const SSL_KEYSTORE_LOCATION: &str = "ssl.keystore.location";
+
+/// Default of `listeners`: Kafka Connect's.
+pub const DEFAULT_LISTENERS: &str = "http://127.0.0.1:8083";
+
 /// Default of `offset.flush.interval.ms`: Kafka Connect commits offsets every minute.
 pub const DEFAULT_OFFSET_FLUSH_INTERVAL_MS: u64 = 60_000;
 /// Default of `key.converter` / `value.converter`.
@@ -101,6 +124,58 @@ config_enum! {
     }
 }
 
+/// One REST listener (`http://host:port` or `https://host:port`; port 0 picks a free one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Parses Kafka Connect's `listeners`: a comma-separated list of `protocol://host:port`;
+/// an empty host means every interface, as in Connect.
+pub fn parse_listeners(text: &str) -> Result<Vec<Listener>, String> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad = || {
+            format!("invalid listener \"{item}\" in {LISTENERS}: expected http://host:port or https://host:port, e.g. {DEFAULT_LISTENERS}")
+        };
+        let (scheme, rest) = item.split_once("://").ok_or_else(bad)?;
+        let https = match scheme.to_ascii_lowercase().as_str() {
+            "http" => false,
+            "https" => true,
+            _ => return Err(bad()),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (h, p) = v6.split_once("]:").ok_or_else(bad)?;
+            (h.to_string(), p)
+        } else {
+            let (h, p) = rest.rsplit_once(':').ok_or_else(bad)?;
+            (h.to_string(), p)
+        };
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        let host = if host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            host
+        };
+        out.push(Listener { https, host, port });
+    }
+    Ok(out)
+}
+
 /// Worker-level settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerConfig {
@@ -121,6 +196,19 @@ pub struct WorkerConfig {
     pub sink: SinkKind,
     /// `sink.file.path`; always `Some` when `sink` is [`SinkKind::File`].
     pub sink_file_path: Option<PathBuf>,
+    /// `listeners`: the REST API's listeners; empty (`listeners=`) turns the REST API off.
+    pub listeners: Vec<Listener>,
+    /// `rest.advertised.host.name` / `rest.advertised.port` / `rest.advertised.listener`: how
+    /// this worker names itself in statuses (`worker_id`).
+    pub rest_advertised_host_name: Option<String>,
+    pub rest_advertised_port: Option<u16>,
+    pub rest_advertised_listener: Option<String>,
+    /// `config.storage.file.filename`: where connector configs are kept across restarts.
+    pub config_storage_file_filename: Option<PathBuf>,
+    /// `rest.basic.auth.credentials.file`.
+    pub rest_basic_auth_credentials_file: Option<PathBuf>,
+    /// The PEM key + certificate chain for `https://` listeners.
+    pub rest_tls_keystore_location: Option<PathBuf>,
     /// Known Kafka Connect worker keys Sluice does not use (yet), kept as written, e.g.
     /// `bootstrap.servers` or `key.converter.schema.registry.url`.
     pub extra: BTreeMap<String, String>,
@@ -137,6 +225,17 @@ impl Default for WorkerConfig {
             value_converter_schemas_enable: DEFAULT_SCHEMAS_ENABLE,
             sink: DEFAULT_SINK,
             sink_file_path: None,
+            listeners: vec![Listener {
+                https: false,
+                host: "127.0.0.1".into(),
+                port: 8083,
+            }],
+            rest_advertised_host_name: None,
+            rest_advertised_port: None,
+            rest_advertised_listener: None,
+            config_storage_file_filename: None,
+            rest_basic_auth_credentials_file: None,
+            rest_tls_keystore_location: None,
             extra: BTreeMap::new(),
         }
     }
@@ -145,7 +244,6 @@ impl Default for WorkerConfig {
 /// Worker keys accepted and kept raw.
 const KNOWN_EXACT: &[&str] = &[
     "bootstrap.servers",
-    "listeners",
     "admin.listeners",
     "plugin.path",
     "plugin.discovery",
@@ -237,6 +335,43 @@ impl WorkerConfig {
             ),
             _ => {}
         }
+        let listeners = match r.raw(LISTENERS) {
+            None => parse_listeners(DEFAULT_LISTENERS).unwrap_or_default(),
+            Some(text) => match parse_listeners(text) {
+                Ok(l) => l,
+                Err(message) => {
+                    r.error(LISTENERS, message);
+                    Vec::new()
+                }
+            },
+        };
+        let rest_advertised_host_name = r.string(REST_ADVERTISED_HOST_NAME);
+        let rest_advertised_port = r
+            .raw(REST_ADVERTISED_PORT)
+            .map(|p| p.trim().parse::<u16>().map_err(|_| p.to_string()));
+        let rest_advertised_port = match rest_advertised_port {
+            Some(Ok(p)) => Some(p),
+            Some(Err(p)) => {
+                r.error(
+                    REST_ADVERTISED_PORT,
+                    format!("invalid value \"{p}\" for {REST_ADVERTISED_PORT}: expected a port number (0-65535)"),
+                );
+                None
+            }
+            None => None,
+        };
+        let rest_advertised_listener = r.string(REST_ADVERTISED_LISTENER);
+        let config_storage_file_filename = r.path(CONFIG_STORAGE_FILE_FILENAME);
+        let rest_basic_auth_credentials_file = r.path(REST_BASIC_AUTH_CREDENTIALS_FILE);
+        let rest_tls_keystore_location = r
+            .path(LISTENERS_HTTPS_KEYSTORE_LOCATION)
+            .or_else(|| r.path(SSL_KEYSTORE_LOCATION));
+        if listeners.iter().any(|l| l.https) && rest_tls_keystore_location.is_none() {
+            r.error(
+                LISTENERS_HTTPS_KEYSTORE_LOCATION,
+                format!("an https:// listener needs {LISTENERS_HTTPS_KEYSTORE_LOCATION} (or {SSL_KEYSTORE_LOCATION}): a PEM file with the private key and the certificate chain"),
+            );
+        }
         let known = KnownKeys {
             exact: KNOWN_EXACT,
             prefixes: KNOWN_PREFIXES,
@@ -254,6 +389,13 @@ impl WorkerConfig {
                 value_converter_schemas_enable,
                 sink,
                 sink_file_path,
+                listeners,
+                rest_advertised_host_name,
+                rest_advertised_port,
+                rest_advertised_listener,
+                config_storage_file_filename,
+                rest_basic_auth_credentials_file,
+                rest_tls_keystore_location,
                 extra,
             },
             warnings,

@@ -51,7 +51,11 @@ pub trait Converter: Send {
     /// Make `schema` known to the converter (e.g. register it with a schema registry) after
     /// [`Converter::convert`] answered [`ConvertError::NeedsRegistration`] for it. Converters
     /// that never answer that keep this default.
-    fn register<'a>(&'a mut self, _topic: &'a str, _schema: Option<&'a Arc<Schema>>) -> RegisterFuture<'a> {
+    fn register<'a>(
+        &'a mut self,
+        _topic: &'a str,
+        _schema: Option<&'a Arc<Schema>>,
+    ) -> RegisterFuture<'a> {
         Box::pin(async { Ok(()) })
     }
 }

@@ -872,10 +872,13 @@ async fn handle_message<S: Sink>(
                     pipeline.set_position(incremental.attach(p));
                 }
             }
+            let flush = pipeline
+                .committed_position()
+                .map_or(state.flushed, |p| p.lsn);
+            pipeline
+                .metrics()
+                .set_slot_lag_bytes(wal_end.saturating_sub(flush));
             if reply_requested {
-                let flush = pipeline
-                    .committed_position()
-                    .map_or(state.flushed, |p| p.lsn);
                 state.status(flush, false).await?;
             }
             Ok(())

@@ -400,6 +400,10 @@ impl Merge {
         }
         let p = &mut self.progress[table];
         p.rows_done += count;
+        // Per chunk, not per row.
+        pipeline
+            .metrics()
+            .snapshot_progress(&p.table, p.rows_done, p.rows_estimated);
         if self.last_log[table].elapsed() >= PROGRESS_EVERY {
             self.last_log[table] = Instant::now();
             log_progress(p);

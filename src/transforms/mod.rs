@@ -20,6 +20,13 @@ pub struct TransformError {
 pub struct TransformChain {}
 
 impl TransformChain {
+    /// The chain a connector's `transforms` / `predicates` keys describe.
+    pub fn from_props(
+        _props: &std::collections::BTreeMap<String, String>,
+    ) -> Result<TransformChain, sluice_config::ConfigErrors> {
+        Ok(TransformChain::empty())
+    }
+
     /// No transforms: every record passes unchanged.
     pub fn empty() -> TransformChain {
         TransformChain {}
@@ -33,4 +40,17 @@ impl TransformChain {
     pub fn apply(&mut self, record: Record) -> Result<Option<Record>, TransformError> {
         Ok(Some(record))
     }
+}
+
+/// A transform or predicate class Sluice offers (`GET /connector-plugins?connectorsOnly=false`).
+pub struct PluginInfo {
+    pub class: &'static str,
+    /// `transformation` or `predicate`.
+    pub ty: &'static str,
+    pub config: Vec<sluice_config::definitions::KeyDef>,
+}
+
+/// Every transform and predicate class.
+pub fn plugins() -> Vec<PluginInfo> {
+    Vec::new()
 }

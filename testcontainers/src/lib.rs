@@ -22,7 +22,7 @@ mod names;
 mod os;
 mod postgres;
 pub mod reconcile;
-mod tls;
+pub mod tls;
 
 pub use error::Error;
 pub use postgres::{PgAuth, PgOptions, PgServer, PG_URL_ENV};

@@ -3,13 +3,13 @@
 use crate::Error;
 
 /// PEM texts of a test CA and of a server certificate (SAN `localhost`, `127.0.0.1`).
-pub(crate) struct TestCerts {
-    pub(crate) ca_cert_pem: String,
-    pub(crate) server_cert_pem: String,
-    pub(crate) server_key_pem: String,
+pub struct TestCerts {
+    pub ca_cert_pem: String,
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
 }
 
-pub(crate) fn generate() -> Result<TestCerts, Error> {
+pub fn generate() -> Result<TestCerts, Error> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
         KeyUsagePurpose,

@@ -132,3 +132,21 @@ pub fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// Run a worker in this process with one connector and no REST API (unless `worker` sets
+/// `listeners`); stops when `stop` is cancelled.
+pub fn spawn_worker(
+    mut worker: BTreeMap<String, String>,
+    connector: BTreeMap<String, String>,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<Result<(), sluice::worker::WorkerError>> {
+    worker.entry("listeners".into()).or_default();
+    let connectors = vec![connector];
+    let (worker, _) = sluice::worker::parse_configs(&worker, &connectors).expect("valid config");
+    tokio::spawn(sluice::worker::run(
+        worker,
+        connectors,
+        stop,
+        sluice::worker::RunOptions::default(),
+    ))
+}

@@ -61,21 +61,33 @@ impl SluiceProcess {
         worker: &BTreeMap<String, String>,
         connector: &BTreeMap<String, String>,
     ) -> SluiceProcess {
+        Self::spawn_many(worker, std::slice::from_ref(connector))
+    }
+
+    /// Spawn `sluice standalone` with any number of connector files (none: REST API only).
+    pub fn spawn_many(
+        worker: &BTreeMap<String, String>,
+        connectors: &[BTreeMap<String, String>],
+    ) -> SluiceProcess {
         let dir = tempfile::Builder::new()
             .prefix("sluice-proc-")
             .tempdir()
             .expect("temp dir for the sluice process");
         let worker_path = dir.path().join("worker.properties");
-        let connector_path = dir.path().join("connector.properties");
         write_properties(&worker_path, worker);
-        write_properties(&connector_path, connector);
+        let mut connector_paths = Vec::new();
+        for (i, connector) in connectors.iter().enumerate() {
+            let path = dir.path().join(format!("connector-{i}.properties"));
+            write_properties(&path, connector);
+            connector_paths.push(path);
+        }
         let stderr_path = dir.path().join("stderr.log");
         let stderr = File::create(&stderr_path).expect("create stderr.log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
         command
             .arg("standalone")
             .arg(&worker_path)
-            .arg(&connector_path)
+            .args(&connector_paths)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
@@ -306,6 +318,8 @@ pub fn file_worker_props(dir: &Path, schemas: bool) -> BTreeMap<String, String> 
         ),
         ("key.converter.schemas.enable", schemas.clone()),
         ("value.converter.schemas.enable", schemas),
+        // No REST API: a failed connector ends the process, which is what these tests watch.
+        ("listeners", String::new()),
     ] {
         m.insert(k.to_string(), v);
     }

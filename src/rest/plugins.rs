@@ -1,0 +1,205 @@
+//! `/connector-plugins`: the catalog of connector, converter and transform classes, their
+//! config definitions, and config validation in Connect's `ConfigInfos` shape.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use serde_json::{json, Value as Json};
+use sluice_config::definitions::{connector_definitions, KeyDef};
+use sluice_config::postgres::POSTGRES_CONNECTOR_CLASS;
+use sluice_config::{ConnectorConfig, ConverterClass};
+
+use super::{bool_param, config_map, ok, parse_body, query_params, Api, ApiError, ApiResult};
+use crate::transforms::TransformChain;
+
+/// A plugin Sluice offers, as `GET /connector-plugins` lists it.
+struct Plugin {
+    class: &'static str,
+    ty: &'static str,
+}
+
+fn plugins(connectors_only: bool) -> Vec<Plugin> {
+    let mut out = vec![Plugin {
+        class: POSTGRES_CONNECTOR_CLASS,
+        ty: "source",
+    }];
+    if !connectors_only {
+        for class in ConverterClass::CLASS_NAMES {
+            out.push(Plugin {
+                class,
+                ty: "converter",
+            });
+        }
+        out.push(Plugin {
+            class: "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+            ty: "header_converter",
+        });
+        for p in crate::transforms::plugins() {
+            out.push(Plugin {
+                class: p.class,
+                ty: p.ty,
+            });
+        }
+    }
+    out
+}
+
+pub(super) async fn list(RawQuery(query): RawQuery) -> ApiResult {
+    let params = query_params(&query);
+    let connectors_only = match params.iter().any(|(k, _)| k == "connectorsOnly") {
+        true => bool_param(&params, "connectorsOnly")?,
+        false => true,
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    let body: Vec<Json> = plugins(connectors_only)
+        .into_iter()
+        .map(|p| json!({"class": p.class, "type": p.ty, "version": version}))
+        .collect();
+    ok(json!(body))
+}
+
+/// The fully qualified connector class a path segment names (class, simple name or alias).
+fn connector_class(plugin: &str) -> Result<&'static str, ApiError> {
+    if sluice_config::postgres::is_postgres_class(plugin) {
+        return Ok(POSTGRES_CONNECTOR_CLASS);
+    }
+    Err(ApiError(
+        StatusCode::NOT_FOUND,
+        format!(
+            "Failed to find any class that implements Connector and which name matches {plugin}, available connectors are: {POSTGRES_CONNECTOR_CLASS}"
+        ),
+    ))
+}
+
+fn definition_json(d: &KeyDef, order: usize) -> Json {
+    json!({
+        "name": d.name,
+        "type": d.ty,
+        "required": d.required,
+        "default_value": d.default,
+        "importance": d.importance,
+        "documentation": d.documentation,
+        "group": d.group,
+        "width": "NONE",
+        "display_name": d.name,
+        "dependents": [],
+        "order": order,
+    })
+}
+
+pub(super) async fn config(Path(plugin): Path<String>) -> ApiResult {
+    if let Some(t) = crate::transforms::plugins()
+        .into_iter()
+        .find(|p| p.class == plugin || p.class.rsplit('.').next() == Some(plugin.as_str()))
+    {
+        let defs: Vec<Json> = t
+            .config
+            .iter()
+            .enumerate()
+            .map(|(i, d)| definition_json(d, i + 1))
+            .collect();
+        return ok(json!(defs));
+    }
+    let class = connector_class(&plugin)?;
+    let defs = connector_definitions(class).unwrap_or_default();
+    let body: Vec<Json> = defs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| definition_json(d, i + 1))
+        .collect();
+    ok(json!(body))
+}
+
+/// `PUT /connector-plugins/{plugin}/config/validate`: every defined key with its value and
+/// errors, plus every given key that has an error but no definition.
+pub(super) async fn validate(
+    State(_api): State<Api>,
+    Path(plugin): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let class = connector_class(&plugin)?;
+    let body = parse_body(&body)?;
+    let mut config = config_map(&body, "the connector config")?;
+    match config.get("connector.class") {
+        Some(given) if !sluice_config::postgres::is_postgres_class(given) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("Included connector type {given} does not match request type {plugin}"),
+            ))
+        }
+        Some(_) => {}
+        None => {
+            config.insert("connector.class".into(), class.to_string());
+        }
+    }
+    let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Err(e) = ConnectorConfig::from_map(&config) {
+        for k in e.errors {
+            errors.entry(k.key).or_default().push(k.message);
+        }
+    }
+    if let Err(e) = TransformChain::from_props(&config) {
+        for k in e.errors {
+            errors.entry(k.key).or_default().push(k.message);
+        }
+    }
+    let defs = connector_definitions(class).unwrap_or_default();
+    let mut groups: Vec<&str> = Vec::new();
+    let mut configs = Vec::new();
+    let mut shown = std::collections::BTreeSet::new();
+    let value_of = |name: &str| -> Json {
+        match config.get(name) {
+            Some(_) if sluice_config::is_secret_key(name) => json!(sluice_config::HIDDEN),
+            Some(v) => json!(v),
+            None => Json::Null,
+        }
+    };
+    for (i, d) in defs.iter().enumerate() {
+        if !groups.contains(&d.group) {
+            groups.push(d.group);
+        }
+        shown.insert(d.name.to_string());
+        let value = match config.get(d.name) {
+            Some(_) => value_of(d.name),
+            None => d.default.map_or(Json::Null, |v| json!(v)),
+        };
+        configs.push(json!({
+            "definition": definition_json(d, i + 1),
+            "value": {
+                "name": d.name,
+                "value": value,
+                "recommended_values": [],
+                "errors": errors.get(d.name).cloned().unwrap_or_default(),
+                "visible": true,
+            }
+        }));
+    }
+    for (key, messages) in &errors {
+        if shown.contains(key) {
+            continue;
+        }
+        configs.push(json!({
+            "definition": {
+                "name": key, "type": "STRING", "required": false, "default_value": null,
+                "importance": "LOW", "documentation": "", "group": null, "width": "NONE",
+                "display_name": key, "dependents": [], "order": -1,
+            },
+            "value": {
+                "name": key,
+                "value": value_of(key),
+                "recommended_values": [],
+                "errors": messages,
+                "visible": true,
+            }
+        }));
+    }
+    let error_count: usize = errors.values().map(Vec::len).sum();
+    ok(json!({
+        "name": class,
+        "error_count": error_count,
+        "groups": groups,
+        "configs": configs,
+    }))
+}
