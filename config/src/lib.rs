@@ -20,6 +20,7 @@ pub mod definitions;
 mod error;
 mod file;
 pub mod filters;
+pub mod jdbc;
 mod keys;
 pub mod postgres;
 pub mod properties;
