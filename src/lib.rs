@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod connect;
 pub mod converter;
 pub mod envelope;
+pub mod mysql;
 pub mod offset;
 pub mod pipeline;
 pub mod postgres;
