@@ -58,6 +58,12 @@ impl TargetState {
     }
 }
 
+/// A connector config saved by an earlier run, with its target state.
+pub type SavedConnector = (BTreeMap<String, String>, TargetState);
+
+/// Offset changes for `alter_offsets`: `(partition, new offset or None to remove)`.
+pub type OffsetChanges = Vec<(Json, Option<Map<String, Json>>)>;
+
 /// Connect's connector and task states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -164,7 +170,7 @@ impl OffsetStore for SharedOffsetStore {
         self.with(|s| s.commit(connector, partition, offset))
     }
 
-    fn list(&self, connector: &str) -> Result<Vec<(Json, Map<String, Json>)>, OffsetError> {
+    fn list(&self, connector: &str) -> Result<crate::offset::PartitionOffsets, OffsetError> {
         self.with(|s| s.list(connector))
     }
 
@@ -214,6 +220,8 @@ struct Inner {
     worker_id: String,
     shutdown: CancellationToken,
     ended: tokio::sync::mpsc::UnboundedSender<TaskEnded>,
+    /// Log task failures here (REST API on); otherwise the worker reports them as it stops.
+    log_failures: bool,
 }
 
 /// A snapshot of one connector for the REST API.
@@ -237,6 +245,7 @@ impl Herder {
         config_file: Option<PathBuf>,
         worker_id: String,
         shutdown: CancellationToken,
+        log_failures: bool,
     ) -> (Herder, tokio::sync::mpsc::UnboundedReceiver<TaskEnded>) {
         let (ended, rx) = tokio::sync::mpsc::unbounded_channel();
         let herder = Herder {
@@ -247,6 +256,7 @@ impl Herder {
                 worker_id,
                 shutdown,
                 ended,
+                log_failures,
             }),
         };
         (herder, rx)
@@ -262,7 +272,7 @@ impl Herder {
 
     /// Connectors saved by an earlier run (`config.storage.file.filename`), with their target
     /// states. A missing file is an empty list.
-    pub fn load_saved(&self) -> Result<Vec<(BTreeMap<String, String>, TargetState)>, String> {
+    pub fn load_saved(&self) -> Result<Vec<SavedConnector>, String> {
         let Some(path) = &self.inner.config_file else {
             return Ok(Vec::new());
         };
@@ -314,14 +324,13 @@ impl Herder {
                 json!({"config": e.config, "target_state": e.target.as_str()}),
             );
         }
-        let text = serde_json::to_vec_pretty(&json!({ "connectors": body }))
+        serde_json::to_vec_pretty(&json!({ "connectors": body }))
             .map_err(|e| std::io::Error::other(e.to_string()))
             .and_then(|t| write_atomically(path, &t))
             .map_err(|source| HerderError::Persist {
                 path: path.clone(),
                 source,
-            });
-        text
+            })
     }
 
     /// Create a connector (`POST /connectors`, a CLI file). `replace`: update it if it exists
@@ -402,7 +411,13 @@ impl Herder {
         let prepared = match prepare_task(&self.inner.ctx, name, &entry.config, &entry.metrics) {
             Ok(p) => p,
             Err(message) => {
-                tracing::error!(connector = %name, "{message}");
+                if self.inner.log_failures {
+                    tracing::error!(connector = %name, "{message}");
+                }
+                let _ = self.inner.ended.send(TaskEnded {
+                    connector: name.to_string(),
+                    failure: Some(message.clone()),
+                });
                 entry.connector_status = Status {
                     state: State::Failed,
                     trace: Some(message),
@@ -419,6 +434,7 @@ impl Herder {
         let status = entry.task_status.clone();
         let metrics = entry.metrics.clone();
         let ended = self.inner.ended.clone();
+        let log_failures = self.inner.log_failures;
         let name = name.to_string();
         let span = tracing::info_span!("connector", name = %name);
         let token = cancel.clone();
@@ -443,7 +459,9 @@ impl Herder {
                     }
                     Err(e) => {
                         let message = error_chain(&e);
-                        tracing::error!("{message}");
+                        if log_failures {
+                            tracing::error!("{message}");
+                        }
                         metrics.error();
                         *lock(&status) = Status {
                             state: State::Failed,
@@ -586,7 +604,10 @@ impl Herder {
     }
 
     /// The stored offsets of a connector (`GET /connectors/{name}/offsets`).
-    pub async fn offsets(&self, name: &str) -> Result<Vec<(Json, Map<String, Json>)>, HerderError> {
+    pub async fn offsets(
+        &self,
+        name: &str,
+    ) -> Result<crate::offset::PartitionOffsets, HerderError> {
         self.with_entry(name, |_| ()).await?;
         Ok(self.inner.ctx.store.list(name)?)
     }
@@ -595,7 +616,7 @@ impl Herder {
     pub async fn alter_offsets(
         &self,
         name: &str,
-        changes: Option<Vec<(Json, Option<Map<String, Json>>)>>,
+        changes: Option<OffsetChanges>,
     ) -> Result<(), HerderError> {
         let connectors = self.inner.connectors.lock().await;
         let entry = connectors
@@ -696,8 +717,9 @@ struct PreparedTask {
     settings: TaskSettings,
 }
 
-/// A converter for `prefix` (`key.converter` / `value.converter`): the connector's override
-/// if it names one, else the worker's.
+/// The key or value converter: the connector's `key.converter` / `value.converter` override
+/// with its own `key.converter.*` settings if it names one, else the worker's, configured as
+/// Kafka Connect configures converters (the prefix stripped).
 fn converter_for(
     worker: &WorkerConfig,
     connector: &BTreeMap<String, String>,
@@ -708,7 +730,8 @@ fn converter_for(
     } else {
         "value.converter"
     };
-    let (class, schemas_enable) = match connector.get(prefix) {
+    let settings_prefix = format!("{prefix}.");
+    match connector.get(prefix) {
         Some(name) => {
             let class = ConverterClass::parse(name).ok_or_else(|| {
                 format!(
@@ -716,19 +739,23 @@ fn converter_for(
                     ConverterClass::CLASS_NAMES.join(", ")
                 )
             })?;
-            let enable = connector
-                .get(&format!("{prefix}.schemas.enable"))
-                .map(|v| v.trim().eq_ignore_ascii_case("true"))
-                .unwrap_or(true);
-            (class, enable)
+            let props = converter::converter_props(connector, &settings_prefix);
+            converter::from_config(&class, is_key, &props)
         }
-        None if is_key => (worker.key_converter, worker.key_converter_schemas_enable),
-        None => (
-            worker.value_converter,
-            worker.value_converter_schemas_enable,
-        ),
-    };
-    converter::from_class(&class, schemas_enable)
+        None => {
+            let (class, schemas_enable) = if is_key {
+                (worker.key_converter, worker.key_converter_schemas_enable)
+            } else {
+                (
+                    worker.value_converter,
+                    worker.value_converter_schemas_enable,
+                )
+            };
+            let mut props = converter::converter_props(&worker.extra, &settings_prefix);
+            props.insert("schemas.enable".into(), schemas_enable.to_string());
+            converter::from_config(&class, is_key, &props)
+        }
+    }
 }
 
 fn prepare_task(

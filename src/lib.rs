@@ -13,6 +13,7 @@ pub mod converter;
 pub mod envelope;
 pub mod herder;
 pub mod metrics;
+pub mod mysql;
 pub mod offset;
 pub mod pipeline;
 pub mod postgres;

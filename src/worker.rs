@@ -97,18 +97,21 @@ pub fn parse_configs(
     Ok((worker_config, parsed))
 }
 
+/// Called with the REST API's bound addresses (`(https, address)`) once it listens.
+pub type OnListening = Arc<dyn Fn(&[(bool, std::net::SocketAddr)]) + Send + Sync>;
+
 /// What the binary adds to a worker run.
 #[derive(Default, Clone)]
 pub struct RunOptions {
     /// Runtime log levels for `/admin/loggers`.
     pub log_control: Option<Arc<dyn LogControl>>,
     /// Called with the REST API's bound addresses once it listens.
-    pub on_listening: Option<Arc<dyn Fn(&[(bool, std::net::SocketAddr)]) + Send + Sync>>,
+    pub on_listening: Option<OnListening>,
 }
 
-/// The file connector configs are kept in: `config.storage.file.filename`, else beside the
-/// offsets (`<offsets file>.connectors.json`), else nowhere (REST-created connectors are lost
-/// on exit, as with Connect's standalone worker).
+/// The file connector configs are kept in (with the REST API on): `config.storage.file.filename`,
+/// else beside the offsets (`<offsets file>.connectors.json`), else nowhere (REST-created
+/// connectors are lost on exit, as with Connect's standalone worker).
 fn config_file(worker: &WorkerConfig) -> Option<PathBuf> {
     worker.config_storage_file_filename.clone().or_else(|| {
         worker.offset_storage_file_filename.as_ref().map(|p| {
@@ -182,7 +185,8 @@ pub async fn run(
         _ => None,
     };
     let worker_id = worker_id(&worker);
-    let config_file = config_file(&worker);
+    // Without a REST API the connectors are exactly the files given: nothing to keep.
+    let config_file = if rest_on { config_file(&worker) } else { None };
     let listeners = worker.listeners.clone();
     let ctx = WorkerContext {
         worker: Arc::new(worker),
@@ -190,7 +194,7 @@ pub async fn run(
         store: SharedOffsetStore::new(store),
         settings,
     };
-    let (herder, mut ended) = Herder::new(ctx, config_file, worker_id, shutdown.clone());
+    let (herder, mut ended) = Herder::new(ctx, config_file, worker_id, shutdown.clone(), rest_on);
     for (config, target) in herder.load_saved().map_err(WorkerError::Setup)? {
         let name = config.get("name").cloned().unwrap_or_default();
         if let Err(e) = herder.put(config, true, target).await {

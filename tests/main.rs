@@ -1,10 +1,13 @@
 //! End-to-end tests of the `sluice` crate against real throwaway servers
 //! (started by `sluice-testcontainers`). One test binary keeps link time down.
 
+mod avro;
 mod bad_input;
 mod conformance;
 mod faults;
 mod incremental;
+mod kafka_sink;
+mod mariadb_binlog;
 mod messages;
 mod replication;
 mod rest;

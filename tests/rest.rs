@@ -205,6 +205,26 @@ async fn rest_api_lifecycle_with_curl() {
         rejected.body
     );
 
+    let mut no_such_transform = config.clone();
+    no_such_transform.insert("transforms".into(), "route".into());
+    no_such_transform.insert(
+        "transforms.route.type".into(),
+        "com.example.NoSuchTransform".into(),
+    );
+    let rejected = client.call(
+        "POST",
+        "/connectors",
+        Some(&connector_json(name, &no_such_transform)),
+    );
+    assert_eq!(rejected.status, 400, "{}", rejected.body);
+    assert!(
+        rejected.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("transforms.route.type")),
+        "{}",
+        rejected.body
+    );
+
     let created = client.call("POST", "/connectors", Some(&connector_json(name, &config)));
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.body["name"], name);

@@ -11,6 +11,8 @@
 //! - [`WorkerConfig`]: offsets, converters, sink.
 //! - [`PostgresConnectorConfig`]: Debezium's Postgres connector, with [`Filters`].
 //! - [`ConnectorConfig`]: dispatch on `connector.class`.
+//! - [`TransformsConfig`]: the `transforms`, `predicates` and `errors.*` keys, and the catalog
+//!   of transformation and predicate plugins.
 //!
 //! Unknown keys are warnings, not errors, because Debezium ignores them; known keys Sluice
 //! does not act on yet are kept raw in each config's `extra` map.
@@ -25,6 +27,7 @@ mod keys;
 pub mod postgres;
 pub mod properties;
 mod secret;
+pub mod transforms;
 pub mod worker;
 
 pub use connector::{ConnectorConfig, SUPPORTED_CONNECTOR_CLASSES};
@@ -39,6 +42,7 @@ pub use postgres::{
 };
 pub use properties::PropertiesError;
 pub use secret::{is_secret_key, Secret, HIDDEN};
+pub use transforms::TransformsConfig;
 pub use worker::{ConverterClass, Listener, SinkKind, WorkerConfig};
 
 #[cfg(test)]

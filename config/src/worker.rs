@@ -335,7 +335,10 @@ impl WorkerConfig {
             ),
             _ => {}
         }
-        let listeners = match r.raw(LISTENERS) {
+        // Read through the reader (so the key counts as known), but an empty value is
+        // meaningful here: no REST API.
+        let _ = r.raw(LISTENERS);
+        let listeners = match map.get(LISTENERS).map(|v| v.trim()) {
             None => parse_listeners(DEFAULT_LISTENERS).unwrap_or_default(),
             Some(text) => match parse_listeners(text) {
                 Ok(l) => l,
@@ -420,6 +423,29 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn listeners_default_list_and_off() {
+        let (c, _) = WorkerConfig::from_map(&BTreeMap::new()).expect("valid");
+        assert_eq!(c.listeners[0].to_string(), DEFAULT_LISTENERS);
+        let (c, _) = WorkerConfig::from_map(&map(&[("listeners", "")])).expect("valid");
+        assert!(c.listeners.is_empty());
+        let (c, _) = WorkerConfig::from_map(&map(&[
+            ("listeners", "http://0.0.0.0:8083, https://[::1]:0"),
+            (
+                "listeners.https.ssl.keystore.location",
+                "/etc/sluice/rest.pem",
+            ),
+        ]))
+        .expect("valid");
+        assert_eq!(c.listeners.len(), 2);
+        assert!(c.listeners[1].https);
+        assert_eq!(c.listeners[1].host, "::1");
+        let errors = WorkerConfig::validate(&map(&[("listeners", "tcp://x:1")]));
+        assert_eq!(errors[0].key, "listeners");
+        let errors = WorkerConfig::validate(&map(&[("listeners", "https://127.0.0.1:8443")]));
+        assert_eq!(errors[0].key, "listeners.https.ssl.keystore.location");
     }
 
     #[test]

@@ -44,6 +44,16 @@ pub enum DecodeError {
         pg_type: &'static str,
         reason: &'static str,
     },
+    /// A binlog event's CRC32 does not match its bytes (`binlog_checksum=CRC32`).
+    #[error(
+        "binlog event checksum mismatch at byte {offset}: stored {stored:#010x}, computed \
+         {computed:#010x}; the event is corrupt (or the checksum setting was misread)"
+    )]
+    ChecksumMismatch {
+        offset: usize,
+        stored: u32,
+        computed: u32,
+    },
 }
 
 impl DecodeError {
@@ -56,7 +66,8 @@ impl DecodeError {
             | DecodeError::InvalidUtf8 { offset, .. }
             | DecodeError::InvalidField { offset, .. }
             | DecodeError::TrailingBytes { offset, .. }
-            | DecodeError::InvalidValue { offset, .. } => *offset,
+            | DecodeError::InvalidValue { offset, .. }
+            | DecodeError::ChecksumMismatch { offset, .. } => *offset,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! replication frame (Bytes) --pgoutput::Decoder--> pgoutput::Message
 //!     TupleData column (text) --pgvalue::decode_text--> pgvalue::PgValue
+//! MariaDB event body --binlog::mariadb::MariaDbEvent::decode--> Gtid / GtidList / ...
 //! ```
 //!
 //! Nothing here does I/O or spawns tasks, and nothing panics on input: every
@@ -11,6 +12,7 @@
 //! workspace; seed corpus of real pgoutput bytes captured from Postgres 15):
 //! `cd decoders/fuzz && cargo +nightly fuzz run pgoutput` (or `pgvalue`).
 
+pub mod binlog;
 mod error;
 pub mod pgoutput;
 pub mod pgvalue;

@@ -110,6 +110,9 @@ pub enum OffsetError {
     },
 }
 
+/// Stored offsets of one connector: `(source partition, source offset)`.
+pub type PartitionOffsets = Vec<(Json, Map<String, Json>)>;
+
 /// Where source offsets live.
 ///
 /// Contract: `commit` is atomic (after a crash, `load` returns either the previous or the new
@@ -128,7 +131,7 @@ pub trait OffsetStore: Send {
     ) -> Result<(), OffsetError>;
 
     /// Every stored `(partition, offset)` of `connector`, in the order they were first stored.
-    fn list(&self, connector: &str) -> Result<Vec<(Json, Map<String, Json>)>, OffsetError>;
+    fn list(&self, connector: &str) -> Result<PartitionOffsets, OffsetError>;
 
     /// An administrator's change (KIP-875's `PATCH`/`DELETE /connectors/{name}/offsets`), only
     /// made while the connector is stopped: `Some` replaces the partition's offset, `None`
@@ -183,7 +186,7 @@ impl OffsetTable {
         }
     }
 
-    fn list(&self, connector: &str) -> Vec<(Json, Map<String, Json>)> {
+    fn list(&self, connector: &str) -> PartitionOffsets {
         self.0
             .iter()
             .filter_map(|(k, v)| match (k.as_array().map(Vec::as_slice), v) {
@@ -282,7 +285,7 @@ impl OffsetStore for FileOffsetStore {
         self.write_file()
     }
 
-    fn list(&self, connector: &str) -> Result<Vec<(Json, Map<String, Json>)>, OffsetError> {
+    fn list(&self, connector: &str) -> Result<PartitionOffsets, OffsetError> {
         Ok(self.entries.list(connector))
     }
 
@@ -323,7 +326,7 @@ impl OffsetStore for MemoryOffsetStore {
         Ok(())
     }
 
-    fn list(&self, connector: &str) -> Result<Vec<(Json, Map<String, Json>)>, OffsetError> {
+    fn list(&self, connector: &str) -> Result<PartitionOffsets, OffsetError> {
         Ok(self.entries.list(connector))
     }
 

@@ -142,9 +142,13 @@ impl ConnectorError {
                 super::snapshot::SnapshotError::Event(_) => ErrorClass::Definite,
             },
             ConnectorError::Pipeline(PipelineError::Sink(_)) => ErrorClass::Transient,
-            ConnectorError::Pipeline(
-                PipelineError::Convert { .. } | PipelineError::Transform(_),
-            ) => ErrorClass::Definite,
+            ConnectorError::Pipeline(PipelineError::Convert { source, .. }) => match source.class()
+            {
+                crate::converter::ConvertErrorClass::Transient => ErrorClass::Transient,
+                crate::converter::ConvertErrorClass::Definite => ErrorClass::Definite,
+                crate::converter::ConvertErrorClass::Config => ErrorClass::Config,
+            },
+            ConnectorError::Pipeline(PipelineError::Transform(_)) => ErrorClass::Definite,
             ConnectorError::Pipeline(PipelineError::Offsets(_)) => ErrorClass::Config,
         }
     }

@@ -12,35 +12,22 @@ use sluice_config::postgres::POSTGRES_CONNECTOR_CLASS;
 use sluice_config::{ConnectorConfig, ConverterClass};
 
 use super::{bool_param, config_map, ok, parse_body, query_params, Api, ApiError, ApiResult};
-use crate::transforms::TransformChain;
 
-/// A plugin Sluice offers, as `GET /connector-plugins` lists it.
-struct Plugin {
-    class: &'static str,
-    ty: &'static str,
-}
-
-fn plugins(connectors_only: bool) -> Vec<Plugin> {
-    let mut out = vec![Plugin {
-        class: POSTGRES_CONNECTOR_CLASS,
-        ty: "source",
-    }];
+/// Every plugin Sluice offers, as `GET /connector-plugins` lists them.
+fn plugins(connectors_only: bool) -> Vec<Json> {
+    let version = env!("CARGO_PKG_VERSION");
+    let plugin = |class: &str, ty: &str| json!({"class": class, "type": ty, "version": version});
+    let mut out = vec![plugin(POSTGRES_CONNECTOR_CLASS, "source")];
     if !connectors_only {
         for class in ConverterClass::CLASS_NAMES {
-            out.push(Plugin {
-                class,
-                ty: "converter",
-            });
+            out.push(plugin(class, "converter"));
         }
-        out.push(Plugin {
-            class: "org.apache.kafka.connect.storage.SimpleHeaderConverter",
-            ty: "header_converter",
-        });
+        out.push(plugin(
+            "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+            "header_converter",
+        ));
         for p in crate::transforms::plugins() {
-            out.push(Plugin {
-                class: p.class,
-                ty: p.ty,
-            });
+            out.push(serde_json::to_value(&p).unwrap_or(Json::Null));
         }
     }
     out
@@ -52,12 +39,7 @@ pub(super) async fn list(RawQuery(query): RawQuery) -> ApiResult {
         true => bool_param(&params, "connectorsOnly")?,
         false => true,
     };
-    let version = env!("CARGO_PKG_VERSION");
-    let body: Vec<Json> = plugins(connectors_only)
-        .into_iter()
-        .map(|p| json!({"class": p.class, "type": p.ty, "version": version}))
-        .collect();
-    ok(json!(body))
+    ok(json!(plugins(connectors_only)))
 }
 
 /// The fully qualified connector class a path segment names (class, simple name or alias).
@@ -90,17 +72,8 @@ fn definition_json(d: &KeyDef, order: usize) -> Json {
 }
 
 pub(super) async fn config(Path(plugin): Path<String>) -> ApiResult {
-    if let Some(t) = crate::transforms::plugins()
-        .into_iter()
-        .find(|p| p.class == plugin || p.class.rsplit('.').next() == Some(plugin.as_str()))
-    {
-        let defs: Vec<Json> = t
-            .config
-            .iter()
-            .enumerate()
-            .map(|(i, d)| definition_json(d, i + 1))
-            .collect();
-        return ok(json!(defs));
+    if let Some(keys) = crate::transforms::plugin_config(&plugin) {
+        return ok(serde_json::to_value(&keys).unwrap_or(Json::Null));
     }
     let class = connector_class(&plugin)?;
     let defs = connector_definitions(class).unwrap_or_default();
@@ -140,10 +113,8 @@ pub(super) async fn validate(
             errors.entry(k.key).or_default().push(k.message);
         }
     }
-    if let Err(e) = TransformChain::from_props(&config) {
-        for k in e.errors {
-            errors.entry(k.key).or_default().push(k.message);
-        }
+    for k in crate::transforms::validate(&config) {
+        errors.entry(k.key).or_default().push(k.message);
     }
     let defs = connector_definitions(class).unwrap_or_default();
     let mut groups: Vec<&str> = Vec::new();

@@ -14,16 +14,31 @@
 //!
 //! [`reconcile`] rebuilds a table from its change events and compares it with the real table.
 //!
-//! Set `SLUICE_TEST_PG_URL` to reuse a running server instead of spawning one.
+//! [`MariaDbServer`] does the same for MariaDB (`mariadbd` from a shared
+//! `mariadb-install-db` template datadir, copied per server).
+//!
+//! Set `SLUICE_TEST_PG_URL` / `SLUICE_TEST_MARIADB_URL` to reuse a running server instead
+//! of spawning one.
 
 mod binaries;
 mod error;
+pub mod kafka;
+mod mariadb;
 mod names;
 mod os;
 mod postgres;
 pub mod reconcile;
+mod schema_registry;
 pub mod tls;
 
 pub use error::Error;
+pub use mariadb::{
+    MariaDbOptions, MariaDbServer, LIMITED_PASSWORD, LIMITED_USER, MARIADB_BINDIR_ENV,
+    MARIADB_URL_ENV,
+};
 pub use postgres::{PgAuth, PgOptions, PgServer, PG_URL_ENV};
 pub use reconcile::{diff, from_table, ReconcileError, TableState};
+pub use schema_registry::{
+    Compatibility, InjectedFailure, SchemaRegistry, SchemaRegistryOptions,
+    SCHEMA_REGISTRY_CONTENT_TYPE,
+};

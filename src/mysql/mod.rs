@@ -1,0 +1,5 @@
+//! MySQL and MariaDB binlog capture. So far: the replica handshake that opens a binlog
+//! stream ([`handshake`]); the event decoders live in `sluice_decoders::binlog` and
+//! `mysql_common`.
+
+pub mod handshake;
