@@ -228,6 +228,7 @@ pub async fn run(
         }
     }
     let mut failure = None;
+    let mut finished = 0;
     loop {
         tokio::select! {
             biased;
@@ -249,7 +250,11 @@ pub async fn run(
                 } else {
                     tracing::info!(connector = %end.connector, "connector stopped");
                 }
-                if !herder.any_running().await {
+                // Without a REST API nothing restarts a task: the worker is done once every
+                // connector's task has ended (counted, since a task reports its end just
+                // before its future completes).
+                finished += 1;
+                if finished >= herder.names().await.len() {
                     break;
                 }
             }
