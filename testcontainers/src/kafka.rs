@@ -27,11 +27,11 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -46,6 +46,7 @@ use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rdkafka::{Offset, TopicPartitionList};
 use tempfile::TempDir;
 
+use crate::local::{lock, pick_port};
 use crate::Error;
 
 /// Env var with the `bootstrap.servers` of a running broker that [`KafkaBroker::start`] uses
@@ -67,10 +68,6 @@ const PORT_ATTEMPTS: u32 = 10;
 const LOG_TAIL_LINES: usize = 40;
 /// How long admin requests and reads in these helpers may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// A Kafka broker for one test (or a few): a throwaway tansu process, or the running broker
 /// named by [`KAFKA_BOOTSTRAP_ENV`]. Give each test its own topics
@@ -234,19 +231,11 @@ fn find_tansu() -> Result<PathBuf, Error> {
 }
 
 fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|source| Error::Io {
+    pick_port().map_err(|source| Error::Io {
         action: "bind a free port on",
         path: PathBuf::from("127.0.0.1"),
         source,
-    })?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|source| Error::Io {
-            action: "read the port of",
-            path: PathBuf::from("127.0.0.1"),
-            source,
-        })
+    })
 }
 
 /// Starts `tansu broker` on `port` and waits until it accepts TCP connections.

@@ -23,6 +23,7 @@
 mod binaries;
 mod error;
 pub mod kafka;
+mod local;
 mod mariadb;
 mod names;
 mod os;

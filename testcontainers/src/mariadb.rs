@@ -20,23 +20,21 @@
 //! touched: every path and the port are passed on the command line with `--no-defaults`.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
-use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
 use tempfile::TempDir;
 
+use crate::local::{lock, percent_encode, pick_port, run_blocking};
 use crate::os::{self, Signal};
 use crate::{names, Error};
 
@@ -962,45 +960,6 @@ fn unique_server_id() -> u32 {
     ((std::process::id() & 0xf_ffff) << 10 | counter).max(1)
 }
 
-/// A loopback port the kernel just reported free, never one handed out before in this
-/// process (threads of `cargo test` would otherwise race for it). Other processes can
-/// still take it before `mariadbd` binds it; the start is then retried on another port.
-fn pick_port() -> io::Result<u16> {
-    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-    loop {
-        let port = TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
-        if lock(&HANDED_OUT).insert(port) {
-            return Ok(port);
-        }
-    }
-}
-
-/// Runs `future` to completion on a fresh current-thread runtime in a scoped thread, so it
-/// works from sync code and from inside another runtime (async tests, `Drop`).
-fn run_blocking<F>(future: F) -> io::Result<F::Output>
-where
-    F: Future + Send,
-    F::Output: Send,
-{
-    std::thread::scope(|scope| {
-        let handle = scope.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|runtime| runtime.block_on(future))
-        });
-        match handle.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A test that panicked while holding the lock must not stop the cleanup of others.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// A SQL string literal (NO_BACKSLASH_ESCAPES is off by default, so escape `\` too).
 fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
@@ -1008,19 +967,6 @@ fn quote_literal(value: &str) -> String {
 
 fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -13,24 +13,22 @@
 //! one picked per start attempt, and a start that loses the race for it is retried on
 //! another.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
-use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use tokio_postgres::config::Host;
 use tokio_postgres::NoTls;
 
+use crate::local::{lock, percent_encode, pick_port, run_blocking};
 use crate::os::{self, Signal};
 use crate::{binaries, names, tls, Error};
 
@@ -874,19 +872,6 @@ fn is_port_conflict(log_tail: &str) -> bool {
         || log_tail.contains("could not create any TCP/IP sockets")
 }
 
-/// A loopback port the kernel just reported free, never one handed out before in this
-/// process (threads of `cargo test` would otherwise race for it). Other processes can
-/// still take it before Postgres binds it; the start is then retried on another port.
-fn pick_port() -> io::Result<u16> {
-    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-    loop {
-        let port = TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
-        if lock(&HANDED_OUT).insert(port) {
-            return Ok(port);
-        }
-    }
-}
-
 /// A temp dir for a cluster. Run as another user, Postgres must be able to reach it, and
 /// the socket path must fit in sun_path; when `$TMPDIR` fails either, `/tmp` is used.
 fn make_temp_dir(other_user: bool) -> Result<TempDir, Error> {
@@ -917,32 +902,6 @@ fn reachable_by_others(dir: &Path) -> bool {
     })
 }
 
-/// Runs `future` to completion on a fresh current-thread runtime in a scoped thread, so it
-/// works from sync code and from inside another runtime (async tests, `Drop`).
-fn run_blocking<F>(future: F) -> io::Result<F::Output>
-where
-    F: Future + Send,
-    F::Output: Send,
-{
-    std::thread::scope(|scope| {
-        let handle = scope.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|runtime| runtime.block_on(future))
-        });
-        match handle.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A test that panicked while holding the lock must not stop the cleanup of others.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// A SQL / postgresql.conf string literal.
 fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
@@ -952,28 +911,9 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_encoding_keeps_unreserved() {
-        assert_eq!(percent_encode("postgres"), "postgres");
-        assert_eq!(percent_encode("p@ss:w/rd é"), "p%40ss%3Aw%2Frd%20%C3%A9");
-    }
 
     #[test]
     fn quoting() {
