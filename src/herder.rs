@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value as Json};
 use sluice_config::{ConfigErrors, ConnectorConfig, ConverterClass, KeyError, WorkerConfig};
-use sluice_sinks::FileSink;
+use sluice_sinks::{AnySink, KafkaSink, KafkaSinkConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::converter::{self, Converter};
@@ -130,7 +130,9 @@ pub enum HerderError {
 #[derive(Clone)]
 pub struct WorkerContext {
     pub worker: Arc<WorkerConfig>,
-    pub sink: FileSink,
+    pub sink: AnySink,
+    /// The Kafka sink's settings, when the worker writes to Kafka.
+    pub kafka: Option<Arc<KafkaSinkConfig>>,
     pub store: SharedOffsetStore,
     pub settings: TaskSettings,
 }
@@ -442,13 +444,7 @@ impl Herder {
         let join = tokio::spawn(tracing::Instrument::instrument(
             async move {
                 tracing::info!("connector starting");
-                let PreparedTask {
-                    config,
-                    mut pipeline,
-                    settings,
-                    ..
-                } = prepared;
-                let result = connector::run(config, &mut pipeline, &settings, &token).await;
+                let result = (prepared.run)(token.clone()).await;
                 metrics.set_task_running(false);
                 let failure = match result {
                     Ok(()) if token.is_cancelled() => return,
@@ -458,7 +454,7 @@ impl Herder {
                         None
                     }
                     Err(e) => {
-                        let message = error_chain(&e);
+                        let message = error_chain(&*e);
                         if log_failures {
                             tracing::error!("{message}");
                         }
@@ -710,11 +706,63 @@ pub fn validate_connector(config: &BTreeMap<String, String>) -> Result<(), Herde
     Err(HerderError::Invalid { message, errors })
 }
 
-struct PreparedTask {
-    config: Arc<sluice_config::PostgresConnectorConfig>,
-    pipeline: Pipeline<FileSink, crate::postgres::position::PgPosition>,
-    partition: Json,
-    settings: TaskSettings,
+/// What a connector task's future returns: `Ok` when it stopped (cancelled) or finished its
+/// work, else the error that ended it.
+pub type TaskResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// A connector task, built and ready to run.
+pub struct PreparedTask {
+    /// The source partition of the connector's offsets (the main one, for sources with
+    /// several).
+    pub partition: Json,
+    /// Runs the task until the token is cancelled (then drains and commits) or it ends.
+    pub run: Box<
+        dyn FnOnce(
+                CancellationToken,
+            )
+                -> std::pin::Pin<Box<dyn std::future::Future<Output = TaskResult> + Send>>
+            + Send,
+    >,
+}
+
+/// What every connector task gets from its worker and its config, whatever the source.
+pub struct TaskParts {
+    pub name: String,
+    pub key_converter: Box<dyn Converter>,
+    pub value_converter: Box<dyn Converter>,
+    pub transforms: TransformChain,
+    pub sink: AnySink,
+    pub store: SharedOffsetStore,
+    pub settings: TaskSettings,
+    pub metrics: Arc<ConnectorMetrics>,
+    /// Exactly-once: the offsets topic the pipeline writes into each transaction.
+    pub offsets_in_batches: Option<Arc<str>>,
+}
+
+impl TaskParts {
+    /// The task's data path, committing offsets under `partition`.
+    pub fn pipeline<P: crate::pipeline::Position>(
+        self,
+        partition: Json,
+        limits: PipelineLimits,
+    ) -> (Pipeline<AnySink, P>, TaskSettings) {
+        let pipeline = Pipeline::new(
+            &self.name,
+            partition,
+            self.key_converter,
+            self.value_converter,
+            self.sink,
+            Box::new(self.store),
+            limits,
+        )
+        .with_transforms(self.transforms)
+        .with_metrics(self.metrics);
+        let pipeline = match self.offsets_in_batches {
+            Some(topic) => pipeline.with_offsets_in_batches(topic),
+            None => pipeline,
+        };
+        (pipeline, self.settings)
+    }
 }
 
 /// The key or value converter: the connector's `key.converter` / `value.converter` override
@@ -766,32 +814,51 @@ fn prepare_task(
 ) -> Result<PreparedTask, String> {
     let (config, _) = ConnectorConfig::from_map(raw).map_err(|e| config_report(&e))?;
     let transforms = TransformChain::from_props(raw).map_err(|e| config_report(&e))?;
-    let key_converter = converter_for(&ctx.worker, raw, true)?;
-    let value_converter = converter_for(&ctx.worker, raw, false)?;
-    let ConnectorConfig::Postgres(pg) = config;
-    let limits = PipelineLimits {
-        max_batch_records: pg.max_batch_size.max(1) as usize,
-        max_in_flight: (pg.max_queue_size / pg.max_batch_size.max(1)).clamp(2, 64) as usize,
-        ..PipelineLimits::default()
-    };
-    let partition = json!({"server": pg.topic_prefix});
-    let pipeline = Pipeline::new(
-        name,
-        partition.clone(),
-        key_converter,
-        value_converter,
-        ctx.sink.clone(),
-        Box::new(ctx.store.clone()),
-        limits,
-    )
-    .with_transforms(transforms)
-    .with_metrics(metrics.clone());
-    Ok(PreparedTask {
-        config: Arc::new(pg),
-        pipeline,
-        partition,
+    let parts = TaskParts {
+        name: name.to_string(),
+        key_converter: converter_for(&ctx.worker, raw, true)?,
+        value_converter: converter_for(&ctx.worker, raw, false)?,
+        transforms,
+        sink: sink_for(ctx, name, raw)?,
+        store: ctx.store.clone(),
         settings: ctx.settings.clone(),
-    })
+        metrics: metrics.clone(),
+        offsets_in_batches: ctx
+            .kafka
+            .as_ref()
+            .filter(|k| k.is_exactly_once())
+            .and_then(|k| k.offset_storage.as_ref())
+            .map(|o| Arc::from(o.name.as_str())),
+    };
+    match config {
+        ConnectorConfig::Postgres(pg) => Ok(connector::prepare(pg, parts)),
+    }
+}
+
+/// The connector's sink: the worker's, with the connector's own `topic.creation.*` rules for
+/// Kafka; with exactly-once support, a transactional producer of the task's own.
+fn sink_for(
+    ctx: &WorkerContext,
+    name: &str,
+    raw: &BTreeMap<String, String>,
+) -> Result<AnySink, String> {
+    match &ctx.sink {
+        AnySink::File(sink) => Ok(AnySink::File(sink.clone())),
+        AnySink::Kafka(shared) => {
+            let transactional = match ctx.kafka.as_deref().filter(|k| k.is_exactly_once()) {
+                Some(config) => {
+                    Some(KafkaSink::transactional(config, name, 0).map_err(|e| error_chain(&e))?)
+                }
+                None => None,
+            };
+            let sink = transactional.as_ref().unwrap_or(shared);
+            let (sink, warnings) = sink.for_connector(raw).map_err(|e| config_report(&e))?;
+            for w in warnings {
+                tracing::warn!("{}", w.message);
+            }
+            Ok(AnySink::Kafka(sink))
+        }
+    }
 }
 
 /// One error on the same line; several as a count and then one indented line per key.

@@ -30,6 +30,13 @@ use crate::transforms::{TransformChain, TransformError};
 pub trait Position: Clone + Send + 'static {
     fn to_offset(&self) -> Map<String, Json>;
 
+    /// Every `(source partition, source offset)` this position commits. Most sources have one
+    /// partition, the pipeline's (`partition`); a source that reads several tables on their
+    /// own (the JDBC source: one partition per table) returns one pair per table it has read.
+    fn offsets(&self, partition: &Json) -> Vec<(Json, Map<String, Json>)> {
+        vec![(partition.clone(), self.to_offset())]
+    }
+
     /// When the source committed the change at this position (for "milliseconds behind
     /// source"); `None` when unknown.
     fn source_ts_ms(&self) -> Option<i64> {
@@ -116,6 +123,9 @@ pub struct Pipeline<S: Sink, P: Position> {
     /// Pushed / dropped by a transform since the last batch (counted per batch, not per event).
     pushed: u64,
     filtered: u64,
+    /// Exactly-once: the offsets topic; each batch then ends with the offset records of its
+    /// position, so a transactional sink commits records and offsets together (KIP-618).
+    offsets_in_batches: Option<Arc<str>>,
 }
 
 /// Convert one key or value; registers its schema first when the converter asks for that.
@@ -187,12 +197,29 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
             metrics: ConnectorMetrics::new(),
             pushed: 0,
             filtered: 0,
+            offsets_in_batches: None,
         }
+    }
+
+    /// End every batch with its position's offset records for `topic` (the worker's
+    /// `offset.storage.topic`), for a transactional sink (`exactly.once.source.support`).
+    pub fn with_offsets_in_batches(mut self, topic: Arc<str>) -> Self {
+        self.offsets_in_batches = Some(topic);
+        self
     }
 
     /// The offset stored for this connector's partition.
     pub fn load_offset(&self) -> Result<Option<Map<String, Json>>, PipelineError> {
         Ok(self.store.load(&self.connector, &self.partition)?)
+    }
+
+    /// The offset stored for another source partition of this connector (see
+    /// [`Position::offsets`]).
+    pub fn load_offset_of(
+        &self,
+        partition: &Json,
+    ) -> Result<Option<Map<String, Json>>, PipelineError> {
+        Ok(self.store.load(&self.connector, partition)?)
     }
 
     /// Apply `transforms` (the connector's SMTs) to every record pushed from now on.
@@ -315,6 +342,18 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         if position.is_some() {
             self.last_position.clone_from(&position);
         }
+        if let (Some(topic), Some(p)) = (&self.offsets_in_batches, &position) {
+            for (partition, offset) in p.offsets(&self.partition) {
+                let key = Json::Array(vec![Json::String(self.connector.clone()), partition]);
+                self.batch.push(SinkRecord {
+                    topic: Arc::clone(topic),
+                    key: Some(serde_json::to_vec(&key).unwrap_or_default()),
+                    value: Some(serde_json::to_vec(&offset).unwrap_or_default()),
+                    headers: Vec::new(),
+                    timestamp_ms: None,
+                });
+            }
+        }
         let seq = self.tracker.register(position);
         let records = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
@@ -370,11 +409,10 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         };
         self.sink.sync().await?;
         let position = committable.position().clone();
-        self.store.commit(
-            &self.connector,
-            &self.partition,
-            committable.map(|p| p.to_offset()),
-        )?;
+        let partition = &self.partition;
+        for (part, offset) in committable.split(|p| p.offsets(partition)) {
+            self.store.commit(&self.connector, &part, offset)?;
+        }
         self.metrics.committed(position.describe());
         self.committed_position = Some(position.clone());
         Ok(Some(position))

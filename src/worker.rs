@@ -16,10 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_config::{ConfigErrors, ConnectorConfig, ConverterClass, SinkKind, WorkerConfig};
-use sluice_sinks::{Embed, FileSink, FileSinkOptions};
+use sluice_sinks::kafka::offsets::OffsetTopic;
+use sluice_sinks::{AnySink, Embed, FileSink, FileSinkOptions, KafkaSink, KafkaSinkConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::herder::{Herder, HerderError, SharedOffsetStore, TargetState, WorkerContext};
+use crate::offset::kafka::KafkaOffsetStore;
 use crate::offset::{FileOffsetStore, MemoryOffsetStore, OffsetStore};
 use crate::postgres::connector::{error_chain, TaskSettings};
 use crate::rest::{self, LogControl};
@@ -144,25 +146,65 @@ pub async fn run(
             Embed::Text
         }
     };
-    let path = match worker.sink {
-        SinkKind::File => Some(worker.sink_file_path.clone().ok_or_else(|| {
-            WorkerError::Setup(
-                "sink=file needs sink.file.path: set it in the worker properties".into(),
-            )
-        })?),
-        SinkKind::Stdout => None,
+    let kafka_config = match worker.sink {
+        SinkKind::Kafka => {
+            let (config, warnings) =
+                KafkaSinkConfig::from_worker(&worker.extra).map_err(|errors| {
+                    WorkerError::Config {
+                        what: "worker configuration".into(),
+                        errors,
+                    }
+                })?;
+            for w in warnings {
+                tracing::warn!("{}", w.message);
+            }
+            Some(config)
+        }
+        _ => None,
     };
-    let sink = FileSink::open(FileSinkOptions {
-        path,
-        key: embed(key_conv_class),
-        value: embed(value_conv_class),
-    })
-    .map_err(|e| WorkerError::Setup(error_chain(&e)))?;
-    let store: Box<dyn OffsetStore> = match &worker.offset_storage_file_filename {
-        Some(path) => {
-            Box::new(FileOffsetStore::open(path).map_err(|e| WorkerError::Setup(error_chain(&e)))?)
+    let sink = match &kafka_config {
+        Some(config) => {
+            AnySink::Kafka(KafkaSink::new(config).map_err(|e| WorkerError::Setup(error_chain(&e)))?)
         }
         None => {
+            let path = match worker.sink {
+                SinkKind::File => Some(worker.sink_file_path.clone().ok_or_else(|| {
+                    WorkerError::Setup(
+                        "sink=file needs sink.file.path: set it in the worker properties".into(),
+                    )
+                })?),
+                _ => None,
+            };
+            AnySink::File(
+                FileSink::open(FileSinkOptions {
+                    path,
+                    key: embed(key_conv_class),
+                    value: embed(value_conv_class),
+                })
+                .map_err(|e| WorkerError::Setup(error_chain(&e)))?,
+            )
+        }
+    };
+    let offset_topic = kafka_config.as_ref().filter(|c| c.offset_storage.is_some());
+    let store: Box<dyn OffsetStore> = match (&worker.offset_storage_file_filename, offset_topic) {
+        (file, Some(config)) => {
+            if file.is_some() {
+                tracing::warn!("offset.storage.topic is set: offsets are kept in Kafka, and offset.storage.file.filename is not used");
+            }
+            let (topic, records) = OffsetTopic::open(config)
+                .await
+                .map_err(|e| WorkerError::Setup(error_chain(&e)))?;
+            tracing::info!(
+                topic = topic.topic(),
+                records = records.len(),
+                "offsets read from kafka"
+            );
+            Box::new(KafkaOffsetStore::from_topic(topic, records))
+        }
+        (Some(path), None) => {
+            Box::new(FileOffsetStore::open(path).map_err(|e| WorkerError::Setup(error_chain(&e)))?)
+        }
+        (None, None) => {
             tracing::warn!("no offset.storage.file.filename: offsets are kept in memory only; a restart resumes from the replication slot's position");
             Box::new(MemoryOffsetStore::default())
         }
@@ -191,6 +233,7 @@ pub async fn run(
     let ctx = WorkerContext {
         worker: Arc::new(worker),
         sink,
+        kafka: kafka_config.map(Arc::new),
         store: SharedOffsetStore::new(store),
         settings,
     };

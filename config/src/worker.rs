@@ -121,6 +121,9 @@ config_enum! {
         File => "file",
         /// One line per record on standard output.
         Stdout => "stdout",
+        /// Produce to the Kafka cluster at `bootstrap.servers` (the default when that key is
+        /// set and `sink` is not).
+        Kafka => "kafka",
     }
 }
 
@@ -241,9 +244,11 @@ impl Default for WorkerConfig {
     }
 }
 
+const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
+
 /// Worker keys accepted and kept raw.
 const KNOWN_EXACT: &[&str] = &[
-    "bootstrap.servers",
+    BOOTSTRAP_SERVERS,
     "admin.listeners",
     "plugin.path",
     "plugin.discovery",
@@ -322,9 +327,25 @@ impl WorkerConfig {
             r.bool(KEY_CONVERTER_SCHEMAS_ENABLE, DEFAULT_SCHEMAS_ENABLE);
         let value_converter_schemas_enable =
             r.bool(VALUE_CONVERTER_SCHEMAS_ENABLE, DEFAULT_SCHEMAS_ENABLE);
-        let sink = r.choice(SINK, DEFAULT_SINK);
+        // Kafka Connect's workers always write to Kafka; here a worker does when it names a
+        // cluster, unless `sink` says otherwise.
+        let sink = if map.contains_key(SINK) || !map.contains_key(BOOTSTRAP_SERVERS) {
+            r.choice(SINK, DEFAULT_SINK)
+        } else {
+            SinkKind::Kafka
+        };
         let sink_file_path = r.path(SINK_FILE_PATH);
         match sink {
+            SinkKind::Kafka
+                if map
+                    .get(BOOTSTRAP_SERVERS)
+                    .is_none_or(|v| v.trim().is_empty()) =>
+            {
+                r.error(
+                    BOOTSTRAP_SERVERS,
+                    format!("missing required key {BOOTSTRAP_SERVERS}: sink=kafka needs the Kafka cluster's host:port list"),
+                )
+            }
             SinkKind::File if sink_file_path.is_none() && !r.has_error(SINK) => r.error(
                 SINK_FILE_PATH,
                 format!("missing required key {SINK_FILE_PATH}: sink=file needs the path of the file to append records to"),
@@ -489,7 +510,7 @@ mod tests {
     #[test]
     fn invalid_sink_and_bool_and_number() {
         let errors = WorkerConfig::validate(&map(&[
-            ("sink", "kafka"),
+            ("sink", "s3"),
             ("key.converter.schemas.enable", "yes"),
             ("offset.flush.interval.ms", "-5"),
         ]));
@@ -499,9 +520,25 @@ mod tests {
             vec![
                 "invalid value \"-5\" for offset.flush.interval.ms: expected a non-negative integer",
                 "invalid value \"yes\" for key.converter.schemas.enable: expected true or false",
-                "invalid value \"kafka\" for sink: expected one of file, stdout",
+                "invalid value \"s3\" for sink: expected one of file, stdout, kafka",
             ]
         );
+        let errors = WorkerConfig::validate(&map(&[("sink", "kafka")]));
+        assert_eq!(
+            errors[0].message,
+            "missing required key bootstrap.servers: sink=kafka needs the Kafka cluster's host:port list"
+        );
+        let (c, _) =
+            WorkerConfig::from_map(&map(&[("bootstrap.servers", "k:9092")])).expect("valid");
+        assert_eq!(
+            c.sink,
+            SinkKind::Kafka,
+            "bootstrap.servers alone selects kafka"
+        );
+        let (c, _) =
+            WorkerConfig::from_map(&map(&[("bootstrap.servers", "k:9092"), ("sink", "stdout")]))
+                .expect("valid");
+        assert_eq!(c.sink, SinkKind::Stdout, "an explicit sink wins");
     }
 
     #[test]

@@ -48,6 +48,7 @@
 //! task, as Kafka Connect does.
 
 pub mod config;
+pub mod offsets;
 pub mod topics;
 mod transaction;
 
@@ -308,6 +309,18 @@ impl Shared {
                 Err((error, _)) => return Err(self.local_failure(error, record)),
             }
         }
+    }
+
+    /// Produces one record without a transaction, blocking while the queue is full.
+    pub(crate) fn send_blocking(&self, record: &SinkRecord) -> Delivery {
+        let (handle, delivery) = Delivery::pending();
+        let ack = BatchAck::new(2, Some(handle));
+        if let Err(failure) = self.enqueue_blocking(record, &ack) {
+            ack.fail(failure);
+            ack.settle(1);
+        }
+        ack.settle(1);
+        delivery
     }
 
     /// [`Shared::enqueue`] for the transaction thread (blocking).

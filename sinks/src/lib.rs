@@ -249,3 +249,26 @@ pub trait Sink: Send {
     /// Called before offsets are committed.
     fn sync(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
+
+/// The sink a worker writes to, chosen by its config: the file/stdout sink or Kafka.
+#[derive(Clone)]
+pub enum AnySink {
+    File(FileSink),
+    Kafka(KafkaSink),
+}
+
+impl Sink for AnySink {
+    async fn send(&mut self, records: Vec<SinkRecord>) -> Result<Delivery, SinkError> {
+        match self {
+            AnySink::File(sink) => sink.send(records).await,
+            AnySink::Kafka(sink) => sink.send(records).await,
+        }
+    }
+
+    async fn sync(&mut self) -> Result<(), SinkError> {
+        match self {
+            AnySink::File(sink) => sink.sync().await,
+            AnySink::Kafka(sink) => sink.sync().await,
+        }
+    }
+}

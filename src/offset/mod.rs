@@ -12,6 +12,8 @@
 //! Offsets are kept as Kafka Connect keeps them: a source partition (`{"server":"<prefix>"}` for
 //! Debezium's connectors) and a source offset object, both JSON, under the connector's name.
 
+pub mod kafka;
+
 use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,6 +36,15 @@ impl<P> Committable<P> {
     /// The same committable position in another representation (e.g. as a source offset).
     pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> Committable<Q> {
         Committable(f(self.0))
+    }
+
+    /// The same committable position as several parts (e.g. one source offset per source
+    /// partition, keyed by it, for a source that reads several tables independently).
+    pub fn split<K, Q>(self, f: impl FnOnce(P) -> Vec<(K, Q)>) -> Vec<(K, Committable<Q>)> {
+        f(self.0)
+            .into_iter()
+            .map(|(k, q)| (k, Committable(q)))
+            .collect()
     }
 }
 
@@ -144,20 +155,12 @@ pub trait OffsetStore: Send {
     ) -> Result<(), OffsetError>;
 }
 
-/// Kafka Connect's `FileOffsetBackingStore` idea with readable content: a JSON array of
-/// `{"key": ["<connector>", {<partition>}], "value": {<offset>}}`, replaced atomically
-/// (write to a temporary file, fsync, rename, fsync the directory).
-pub struct FileOffsetStore {
-    path: PathBuf,
-    entries: OffsetTable,
-}
-
 /// Offsets by `["<connector>", {<partition>}]`, in insertion order.
 #[derive(Debug, Default)]
-struct OffsetTable(Vec<(Json, Json)>);
+pub struct OffsetTable(Vec<(Json, Json)>);
 
 impl OffsetTable {
-    fn key(connector: &str, partition: &Json) -> Json {
+    pub(crate) fn key(connector: &str, partition: &Json) -> Json {
         Json::Array(vec![Json::String(connector.to_string()), partition.clone()])
     }
 
@@ -169,16 +172,12 @@ impl OffsetTable {
             .and_then(|(_, v)| v.as_object().cloned())
     }
 
-    fn set(&mut self, connector: &str, partition: &Json, offset: Committable<Map<String, Json>>) {
-        self.put(connector, partition, Some(offset.into_position()));
-    }
-
-    fn put(&mut self, connector: &str, partition: &Json, offset: Option<Map<String, Json>>) {
-        let key = Self::key(connector, partition);
+    /// Sets (`Some`) or removes (`None`) the value of `key`.
+    pub(crate) fn put_key(&mut self, key: Json, value: Option<Json>) {
         let position = self.0.iter().position(|(k, _)| *k == key);
-        match (position, offset) {
-            (Some(i), Some(offset)) => self.0[i].1 = Json::Object(offset),
-            (None, Some(offset)) => self.0.push((key, Json::Object(offset))),
+        match (position, value) {
+            (Some(i), Some(value)) => self.0[i].1 = value,
+            (None, Some(value)) => self.0.push((key, value)),
             (Some(i), None) => {
                 self.0.remove(i);
             }
@@ -197,6 +196,98 @@ impl OffsetTable {
             })
             .collect()
     }
+}
+
+/// How a [`TableOffsetStore`] makes a change durable.
+pub trait Durability: Send {
+    /// Called once `key` was set to `value` (`None`: removed) in `table`; returns once the
+    /// change survives a crash.
+    fn persist(
+        &mut self,
+        table: &OffsetTable,
+        key: &Json,
+        value: Option<&Json>,
+    ) -> Result<(), OffsetError>;
+}
+
+/// Offsets held in memory as a table and made durable by `D` on every change.
+#[derive(Default)]
+pub struct TableOffsetStore<D> {
+    entries: OffsetTable,
+    durability: D,
+}
+
+impl<D: Durability> TableOffsetStore<D> {
+    pub(crate) fn with_entries(entries: OffsetTable, durability: D) -> Self {
+        TableOffsetStore {
+            entries,
+            durability,
+        }
+    }
+
+    fn change(
+        &mut self,
+        connector: &str,
+        partition: &Json,
+        offset: Option<Map<String, Json>>,
+    ) -> Result<(), OffsetError> {
+        let key = OffsetTable::key(connector, partition);
+        let value = offset.map(Json::Object);
+        self.entries.put_key(key.clone(), value.clone());
+        self.durability.persist(&self.entries, &key, value.as_ref())
+    }
+}
+
+impl<D: Durability> OffsetStore for TableOffsetStore<D> {
+    fn load(
+        &self,
+        connector: &str,
+        partition: &Json,
+    ) -> Result<Option<Map<String, Json>>, OffsetError> {
+        Ok(self.entries.get(connector, partition))
+    }
+
+    fn commit(
+        &mut self,
+        connector: &str,
+        partition: &Json,
+        offset: Committable<Map<String, Json>>,
+    ) -> Result<(), OffsetError> {
+        self.change(connector, partition, Some(offset.into_position()))
+    }
+
+    fn list(&self, connector: &str) -> Result<PartitionOffsets, OffsetError> {
+        Ok(self.entries.list(connector))
+    }
+
+    fn alter(
+        &mut self,
+        connector: &str,
+        partition: &Json,
+        offset: Option<Map<String, Json>>,
+    ) -> Result<(), OffsetError> {
+        self.change(connector, partition, offset)
+    }
+}
+
+/// Offsets kept in memory only (no `offset.storage.file.filename`): progress is lost on exit,
+/// and the replication slot's own position is where a restart resumes.
+pub type MemoryOffsetStore = TableOffsetStore<()>;
+
+impl Durability for () {
+    fn persist(&mut self, _: &OffsetTable, _: &Json, _: Option<&Json>) -> Result<(), OffsetError> {
+        Ok(())
+    }
+}
+
+/// Kafka Connect's `FileOffsetBackingStore` idea with readable content: a JSON array of
+/// `{"key": ["<connector>", {<partition>}], "value": {<offset>}}`, replaced atomically
+/// (write to a temporary file, fsync, rename, fsync the directory).
+pub type FileOffsetStore = TableOffsetStore<OffsetFile>;
+
+/// The file of a [`FileOffsetStore`].
+pub struct OffsetFile {
+    path: PathBuf,
 }
 
 impl FileOffsetStore {
@@ -222,19 +313,27 @@ impl FileOffsetStore {
                 })
             }
         };
-        Ok(FileOffsetStore {
-            path: path.to_path_buf(),
-            entries: OffsetTable(entries),
-        })
+        Ok(TableOffsetStore::with_entries(
+            OffsetTable(entries),
+            OffsetFile {
+                path: path.to_path_buf(),
+            },
+        ))
     }
+}
 
-    fn write_file(&self) -> Result<(), OffsetError> {
+impl Durability for OffsetFile {
+    fn persist(
+        &mut self,
+        table: &OffsetTable,
+        _: &Json,
+        _: Option<&Json>,
+    ) -> Result<(), OffsetError> {
         let err = |source| OffsetError::Write {
             path: self.path.clone(),
             source,
         };
-        let body: Vec<Json> = self
-            .entries
+        let body: Vec<Json> = table
             .0
             .iter()
             .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
@@ -264,81 +363,6 @@ fn parse_entries(parsed: Json) -> Option<Vec<(Json, Json)>> {
         entries.push((key, value));
     }
     Some(entries)
-}
-
-impl OffsetStore for FileOffsetStore {
-    fn load(
-        &self,
-        connector: &str,
-        partition: &Json,
-    ) -> Result<Option<Map<String, Json>>, OffsetError> {
-        Ok(self.entries.get(connector, partition))
-    }
-
-    fn commit(
-        &mut self,
-        connector: &str,
-        partition: &Json,
-        offset: Committable<Map<String, Json>>,
-    ) -> Result<(), OffsetError> {
-        self.entries.set(connector, partition, offset);
-        self.write_file()
-    }
-
-    fn list(&self, connector: &str) -> Result<PartitionOffsets, OffsetError> {
-        Ok(self.entries.list(connector))
-    }
-
-    fn alter(
-        &mut self,
-        connector: &str,
-        partition: &Json,
-        offset: Option<Map<String, Json>>,
-    ) -> Result<(), OffsetError> {
-        self.entries.put(connector, partition, offset);
-        self.write_file()
-    }
-}
-
-/// Offsets kept in memory only (no `offset.storage.file.filename`): progress is lost on exit,
-/// and the replication slot's own position is where a restart resumes.
-#[derive(Default)]
-pub struct MemoryOffsetStore {
-    entries: OffsetTable,
-}
-
-impl OffsetStore for MemoryOffsetStore {
-    fn load(
-        &self,
-        connector: &str,
-        partition: &Json,
-    ) -> Result<Option<Map<String, Json>>, OffsetError> {
-        Ok(self.entries.get(connector, partition))
-    }
-
-    fn commit(
-        &mut self,
-        connector: &str,
-        partition: &Json,
-        offset: Committable<Map<String, Json>>,
-    ) -> Result<(), OffsetError> {
-        self.entries.set(connector, partition, offset);
-        Ok(())
-    }
-
-    fn list(&self, connector: &str) -> Result<PartitionOffsets, OffsetError> {
-        Ok(self.entries.list(connector))
-    }
-
-    fn alter(
-        &mut self,
-        connector: &str,
-        partition: &Json,
-        offset: Option<Map<String, Json>>,
-    ) -> Result<(), OffsetError> {
-        self.entries.put(connector, partition, offset);
-        Ok(())
-    }
 }
 
 #[cfg(test)]

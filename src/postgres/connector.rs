@@ -36,7 +36,8 @@ use super::sql::quote_ident;
 use super::tls::connect_sql;
 use crate::connect::Record;
 use crate::envelope::{Clock, HeartbeatTopic};
-use crate::pipeline::{Pipeline, PipelineError};
+use crate::herder::{PreparedTask, TaskParts};
+use crate::pipeline::{Pipeline, PipelineError, PipelineLimits};
 use sluice_snapshot::state::SnapshotState;
 
 /// How a failure is handled (one exhaustive classification, see [`ConnectorError::class`]).
@@ -178,6 +179,29 @@ fn sql_class(e: &tokio_postgres::Error) -> ErrorClass {
 pub struct TaskSettings {
     /// `offset.flush.interval.ms`.
     pub offset_flush_interval: Duration,
+}
+
+/// The task of a Postgres connector: one pipeline under the source partition
+/// `{"server": <topic.prefix>}`, as Debezium's.
+pub fn prepare(config: PostgresConnectorConfig, parts: TaskParts) -> PreparedTask {
+    let limits = PipelineLimits {
+        max_batch_records: config.max_batch_size.max(1) as usize,
+        max_in_flight: (config.max_queue_size / config.max_batch_size.max(1)).clamp(2, 64) as usize,
+        ..PipelineLimits::default()
+    };
+    let partition = serde_json::json!({"server": config.topic_prefix});
+    let (mut pipeline, settings) = parts.pipeline::<PgPosition>(partition.clone(), limits);
+    let config = Arc::new(config);
+    PreparedTask {
+        partition,
+        run: Box::new(move |token| {
+            Box::pin(async move {
+                run(config, &mut pipeline, &settings, &token)
+                    .await
+                    .map_err(Into::into)
+            })
+        }),
+    }
 }
 
 /// Run the connector until `shutdown` fires or a non-transient error occurs.
