@@ -3,16 +3,24 @@
 use std::collections::BTreeMap;
 
 use crate::error::{ConfigErrors, KeyError, Warning};
+use crate::mysql::{mysql_flavor_of_class, MySqlConnectorConfig, MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS};
 use crate::postgres::{is_postgres_class, PostgresConnectorConfig, POSTGRES_CONNECTOR_CLASS};
 
 /// `connector.class` values Sluice can run, fully qualified.
-pub const SUPPORTED_CONNECTOR_CLASSES: &[&str] = &[POSTGRES_CONNECTOR_CLASS];
+pub const SUPPORTED_CONNECTOR_CLASSES: &[&str] = &[
+    POSTGRES_CONNECTOR_CLASS,
+    MYSQL_CONNECTOR_CLASS,
+    MARIADB_CONNECTOR_CLASS,
+];
 
 /// A parsed connector config of any supported kind.
 #[derive(Debug, Clone)]
 pub enum ConnectorConfig {
     /// `io.debezium.connector.postgresql.PostgresConnector`.
     Postgres(PostgresConnectorConfig),
+    /// `io.debezium.connector.mysql.MySqlConnector` or
+    /// `io.debezium.connector.mariadb.MariaDbConnector` (see `MySqlConnectorConfig::flavor`).
+    MySql(MySqlConnectorConfig),
 }
 
 impl ConnectorConfig {
@@ -31,6 +39,10 @@ impl ConnectorConfig {
         if is_postgres_class(class) {
             let (config, warnings) = PostgresConnectorConfig::from_map(map)?;
             return Ok((Self::Postgres(config), warnings));
+        }
+        if mysql_flavor_of_class(class).is_some() {
+            let (config, warnings) = MySqlConnectorConfig::from_map(map)?;
+            return Ok((Self::MySql(config), warnings));
         }
         Err(single(
             "connector.class",
@@ -53,6 +65,7 @@ impl ConnectorConfig {
     pub fn name(&self) -> &str {
         match self {
             Self::Postgres(c) => &c.name,
+            Self::MySql(c) => &c.name,
         }
     }
 
@@ -60,6 +73,7 @@ impl ConnectorConfig {
     pub fn class(&self) -> &'static str {
         match self {
             Self::Postgres(_) => POSTGRES_CONNECTOR_CLASS,
+            Self::MySql(c) => c.flavor.class(),
         }
     }
 }
@@ -108,7 +122,7 @@ mod tests {
         )]));
         assert_eq!(
             errors[0].message,
-            "unsupported connector.class \"io.debezium.connector.mongodb.MongoDbConnector\": expected one of io.debezium.connector.postgresql.PostgresConnector"
+            "unsupported connector.class \"io.debezium.connector.mongodb.MongoDbConnector\": expected one of io.debezium.connector.postgresql.PostgresConnector, io.debezium.connector.mysql.MySqlConnector, io.debezium.connector.mariadb.MariaDbConnector"
         );
         let errors = ConnectorConfig::validate(&BTreeMap::new());
         assert_eq!(errors[0].key, "connector.class");

@@ -16,7 +16,9 @@ fn postgres(path: &Path) -> PostgresConnectorConfig {
     let (config, warnings) = ConnectorConfig::from_map(&file.config)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(warnings.is_empty(), "{}: {warnings:?}", path.display());
-    let ConnectorConfig::Postgres(config) = config;
+    let ConnectorConfig::Postgres(config) = config else {
+        panic!("{}: not a postgres connector", path.display());
+    };
     assert_eq!(config.name, file.name);
     config
 }

@@ -165,7 +165,7 @@ pub(crate) fn read_include(reader: &mut KeyReader<'_>, key: &'static str) -> Nam
     }
 }
 
-fn read_pair(
+pub(crate) fn read_pair(
     reader: &mut KeyReader<'_>,
     include_key: &'static str,
     exclude_key: &'static str,

@@ -24,6 +24,7 @@ mod file;
 pub mod filters;
 pub mod jdbc;
 mod keys;
+pub mod mysql;
 pub mod postgres;
 pub mod properties;
 mod secret;
@@ -34,6 +35,7 @@ pub use connector::{ConnectorConfig, SUPPORTED_CONNECTOR_CLASSES};
 pub use error::{ConfigErrors, KeyError, Warning};
 pub use file::{load_connector_file, load_worker_file, ConfigError, ConnectorFile};
 pub use filters::{Filters, NameFilter};
+pub use mysql::MySqlConnectorConfig;
 pub use postgres::{
     BinaryHandlingMode, DecimalHandlingMode, EventProcessingFailureHandlingMode,
     HstoreHandlingMode, IntervalHandlingMode, Operation, PostgresConnectorConfig,

@@ -285,7 +285,7 @@ impl SkippedOperations {
         self.0.iter().copied()
     }
 
-    fn parse(value: &str) -> Result<Self, String> {
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
         if value.trim().eq_ignore_ascii_case("none") {
             return Ok(Self::none());
         }
@@ -431,7 +431,7 @@ pub struct PostgresConnectorConfig {
 }
 
 /// Keys accepted and kept raw in `extra`.
-const KNOWN_EXACT: &[&str] = &[
+pub(crate) const KNOWN_EXACT: &[&str] = &[
     // Kafka Connect connector-level keys.
     "key.converter",
     "value.converter",
@@ -480,7 +480,7 @@ const KNOWN_EXACT: &[&str] = &[
 ];
 
 /// Key prefixes accepted and kept raw in `extra`.
-const KNOWN_PREFIXES: &[&str] = &[
+pub(crate) const KNOWN_PREFIXES: &[&str] = &[
     "key.converter.",
     "value.converter.",
     "header.converter.",
@@ -505,7 +505,7 @@ const KNOWN_PREFIXES: &[&str] = &[
 ];
 
 /// Pre-2.0 Debezium names and what replaced them.
-const RENAMED: &[(&str, &str)] = &[
+pub(crate) const RENAMED: &[(&str, &str)] = &[
     (
         "database.server.name",
         "debezium 2.0 replaced it with topic.prefix",
@@ -1001,7 +1001,7 @@ pub fn is_postgres_class(class: &str) -> bool {
 }
 
 /// Kafka topic name characters, which Debezium also requires of `topic.prefix`.
-fn is_valid_topic_name(name: &str) -> bool {
+pub(crate) fn is_valid_topic_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
