@@ -524,6 +524,11 @@ impl MySqlConnectorConfig {
             .unwrap_or_default()
     }
 
+    /// The filter lists (the schema filter holds `database.*.list`).
+    pub fn filters(&self) -> &Filters {
+        &self.filters
+    }
+
     /// Whether changes of `database.table` are captured (never the built-in databases).
     pub fn include_table(&self, database: &str, table: &str) -> bool {
         !is_builtin_database(database) && self.filters.include_table(database, table)

@@ -1,5 +1,17 @@
-//! MySQL and MariaDB binlog capture. So far: the replica handshake that opens a binlog
-//! stream ([`handshake`]); the event decoders live in `sluice_decoders::binlog` and
-//! `mysql_common`.
+//! The MySQL and MariaDB connector (`io.debezium.connector.mysql.MySqlConnector`,
+//! `io.debezium.connector.mariadb.MariaDbConnector`): the binlog read as a replica, turned
+//! into Debezium change events.
+//!
+//! ```text
+//! binlog (replica stream, handshake) ─> mysql_common / decoders::binlog ─> source (Debezium
+//!      ^                                   schema (DDL history) ──┘        mapping) ─> pipeline
+//!      └──────────── restart point = committed offset (gtids / file:pos) <── acks ───┘
+//! ```
 
+pub mod catalog;
+pub mod connector;
 pub mod handshake;
+pub mod mapping;
+pub mod position;
+pub mod schema;
+pub mod source;
