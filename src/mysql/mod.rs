@@ -1,5 +1,6 @@
 //! MySQL and MariaDB binlog capture. So far: the replica handshake that opens a binlog
-//! stream ([`handshake`]); the event decoders live in `sluice_decoders::binlog` and
-//! `mysql_common`.
+//! stream ([`handshake`]); the in-memory table schema kept current from the binlog's DDL
+//! ([`schema`]); the event decoders live in `sluice_decoders::binlog` and `mysql_common`.
 
 pub mod handshake;
+pub mod schema;
