@@ -110,6 +110,11 @@ pub async fn load_table_def(
                     unsigned: lower.contains("unsigned"),
                     nullable: nullable.eq_ignore_ascii_case("YES"),
                     auto_increment: extra.to_ascii_lowercase().contains("auto_increment"),
+                    generated: {
+                        let e = extra.to_ascii_uppercase();
+                        e.contains("VIRTUAL") || e.contains("STORED") || e.contains("PERSISTENT")
+                    },
+                    comment: None,
                     default: default.and_then(|d| default_literal(&d)),
                     charset,
                     enum_values: if matches!(type_name.as_str(), "ENUM" | "SET") {

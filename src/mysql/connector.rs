@@ -468,7 +468,7 @@ async fn load_table(
             .await
             .map_err(sql_err(format!("reading the columns of {db}.{table}")))?
         {
-            schema.insert(def);
+            schema.insert_table(def);
         }
     }
     Ok(())
