@@ -53,7 +53,8 @@ pub const DEFAULT_ERRORS_MAX_RETRIES: i32 = -1;
 /// Default of `incremental.snapshot.chunk.size`.
 pub const DEFAULT_INCREMENTAL_SNAPSHOT_CHUNK_SIZE: u32 = 1024;
 /// Databases that are never captured (Debezium's built-in list for MySQL).
-pub const BUILTIN_DATABASES: &[&str] = &["mysql", "performance_schema", "sys", "information_schema"];
+pub const BUILTIN_DATABASES: &[&str] =
+    &["mysql", "performance_schema", "sys", "information_schema"];
 
 /// MySQL or MariaDB: which Debezium connector class the config names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,12 +297,7 @@ impl MySqlConnectorConfig {
         );
         let database_password = r.secret("database.password");
         let derived_id = DERIVED_SERVER_ID_BASE + stable_hash(&name) % DERIVED_SERVER_ID_RANGE;
-        let database_server_id = r.int(
-            "database.server.id",
-            derived_id,
-            1,
-            i64::from(u32::MAX),
-        );
+        let database_server_id = r.int("database.server.id", derived_id, 1, i64::from(u32::MAX));
         let database_ssl_mode = r.choice("database.ssl.mode", MySqlSslMode::Disabled);
         if !matches!(
             database_ssl_mode,

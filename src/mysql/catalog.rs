@@ -90,7 +90,20 @@ pub async fn load_table_def(
     let columns = rows
         .into_iter()
         .map(
-            |(name, position, default, nullable, type_name, char_len, precision, scale, dt_precision, charset, column_type, extra)| {
+            |(
+                name,
+                position,
+                default,
+                nullable,
+                type_name,
+                char_len,
+                precision,
+                scale,
+                dt_precision,
+                charset,
+                column_type,
+                extra,
+            )| {
                 let lower = column_type.to_ascii_lowercase();
                 let (length, scale) = match type_name.as_str() {
                     "DECIMAL" | "NUMERIC" => (precision, scale.map(|s| s as u32)),

@@ -99,7 +99,9 @@ fn connect_fix(source: &mysql_async::Error) -> &'static str {
     match server_code(source) {
         Some(1045) => ": access denied; check database.user and database.password",
         Some(1044) => ": the user may not access this database; grant it the privileges",
-        Some(1130) => ": the server does not accept this user from this host; create the user for this host",
+        Some(1130) => {
+            ": the server does not accept this user from this host; create the user for this host"
+        }
         _ => "",
     }
 }
@@ -144,7 +146,9 @@ impl ConnectorError {
                 mysql_class(source)
             }
             ConnectorError::Closed { .. } => ErrorClass::Transient,
-            ConnectorError::Prerequisite(_) | ConnectorError::BadOffset { .. } => ErrorClass::Config,
+            ConnectorError::Prerequisite(_) | ConnectorError::BadOffset { .. } => {
+                ErrorClass::Config
+            }
             ConnectorError::Decode { .. }
             | ConnectorError::Event(_)
             | ConnectorError::SnapshotRow { .. } => ErrorClass::Definite,
@@ -202,7 +206,15 @@ pub async fn run<S: Sink>(
     let mut first_attempt = true;
     loop {
         let resume = pipeline.last_position().cloned().or_else(|| stored.clone());
-        let result = stream_once(&config, pipeline, settings, shutdown, resume.clone(), first_attempt).await;
+        let result = stream_once(
+            &config,
+            pipeline,
+            settings,
+            shutdown,
+            resume.clone(),
+            first_attempt,
+        )
+        .await;
         first_attempt = false;
         let err = match result {
             Ok(()) => return Ok(()),
@@ -245,7 +257,12 @@ pub fn opts(config: &MySqlConnectorConfig) -> Opts {
         .ip_or_hostname(config.database_hostname.clone())
         .tcp_port(config.database_port)
         .user(Some(config.database_user.clone()))
-        .pass(config.database_password.as_ref().map(|p| p.expose().to_owned()))
+        .pass(
+            config
+                .database_password
+                .as_ref()
+                .map(|p| p.expose().to_owned()),
+        )
         .prefer_socket(false)
         .init(vec!["SET time_zone = '+00:00'".to_owned()])
         .into()
@@ -263,7 +280,10 @@ async fn connect(config: &MySqlConnectorConfig) -> Result<Conn, ConnectorError> 
     match tokio::time::timeout(timeout, Conn::new(opts(config))).await {
         Ok(result) => result.map_err(err),
         Err(_) => Err(err(mysql_async::Error::Io(mysql_async::IoError::Io(
-            std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out (connect.timeout.ms)"),
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connect timed out (connect.timeout.ms)",
+            ),
         )))),
     }
 }
@@ -475,13 +495,17 @@ async fn load_table(
 }
 
 /// Whether to snapshot now.
-fn wants_snapshot(config: &MySqlConnectorConfig, resume: Option<&MySqlPosition>, first_attempt: bool) -> bool {
+fn wants_snapshot(
+    config: &MySqlConnectorConfig,
+    resume: Option<&MySqlPosition>,
+    first_attempt: bool,
+) -> bool {
     let in_progress = resume.is_some_and(|p| p.snapshot.is_some());
     match config.snapshot_mode {
         MySqlSnapshotMode::Always => first_attempt || in_progress,
-        MySqlSnapshotMode::Initial | MySqlSnapshotMode::InitialOnly | MySqlSnapshotMode::WhenNeeded => {
-            resume.is_none() || in_progress
-        }
+        MySqlSnapshotMode::Initial
+        | MySqlSnapshotMode::InitialOnly
+        | MySqlSnapshotMode::WhenNeeded => resume.is_none() || in_progress,
         MySqlSnapshotMode::NoData | MySqlSnapshotMode::Recovery => false,
     }
 }
@@ -511,7 +535,17 @@ async fn stream_once<S: Sink>(
         }
     }
     let start = if wants_snapshot(config, resume.as_ref(), first_attempt) {
-        let Some(start) = snapshot(config, &info, pipeline, shutdown, &tables, resume.as_ref(), &mut schema).await? else {
+        let Some(start) = snapshot(
+            config,
+            &info,
+            pipeline,
+            shutdown,
+            &tables,
+            resume.as_ref(),
+            &mut schema,
+        )
+        .await?
+        else {
             return Ok(());
         };
         if config.snapshot_mode == MySqlSnapshotMode::InitialOnly {
@@ -532,7 +566,10 @@ async fn stream_once<S: Sink>(
             }
         }
     };
-    stream(config, &info, conn, pipeline, settings, shutdown, start, schema).await
+    stream(
+        config, &info, conn, pipeline, settings, shutdown, start, schema,
+    )
+    .await
 }
 
 /// Whether the server still has the binlog a stored position needs.
@@ -647,7 +684,9 @@ async fn snapshot<S: Sink>(
         if progress.done {
             continue;
         }
-        let Some((db, table)) = name.split_once('.') else { continue };
+        let Some((db, table)) = name.split_once('.') else {
+            continue;
+        };
         let Some(captured) = source.captured(db, table) else {
             state.table_done(name);
             continue;
@@ -659,7 +698,13 @@ async fn snapshot<S: Sink>(
                 pipeline.commit().await?;
                 return Ok(None);
             }
-            let sql = chunk_sql(&captured, db, table, last_key.as_ref(), config.snapshot_fetch_size);
+            let sql = chunk_sql(
+                &captured,
+                db,
+                table,
+                last_key.as_ref(),
+                config.snapshot_fetch_size,
+            );
             let rows: Vec<mysql_async::Row> = conn
                 .query(sql)
                 .await
@@ -673,7 +718,16 @@ async fn snapshot<S: Sink>(
                         emit_one(pipeline, &mut state, &table_names[i], r, k, &start).await?;
                         state.table_done(&table_names[i]);
                     }
-                    emit_snapshot(pipeline, &mut state, &table_names, index, prev, marked, &start).await?;
+                    emit_snapshot(
+                        pipeline,
+                        &mut state,
+                        &table_names,
+                        index,
+                        prev,
+                        marked,
+                        &start,
+                    )
+                    .await?;
                 }
                 if key_text.is_some() {
                     last_key = key_text;
@@ -701,7 +755,9 @@ async fn snapshot<S: Sink>(
         emit_one(pipeline, &mut state, &table_names[i], r, k, &start).await?;
         state.table_done(&table_names[i]);
     }
-    conn.query_drop("COMMIT").await.map_err(sql_err("ending the snapshot transaction"))?;
+    conn.query_drop("COMMIT")
+        .await
+        .map_err(sql_err("ending the snapshot transaction"))?;
     let done = snapshot_position(None);
     pipeline.set_position(done.clone());
     pipeline.drain().await?;
@@ -807,7 +863,9 @@ fn snapshot_record(
         }
     };
     let (after, key) = table
-        .row_image(&source.modes, |i, kind| mapping::from_text(kind, cell(i).as_deref()))
+        .row_image(&source.modes, |i, kind| {
+            mapping::from_text(kind, cell(i).as_deref())
+        })
         .map_err(|(column, e)| ConnectorError::SnapshotRow {
             table: format!("{}.{}", table.database, table.name),
             reason: format!("column {column}: {e}"),
@@ -873,7 +931,8 @@ async fn open_stream(
                 Some(g) => MariaDbStart::Gtid(if g.trim().is_empty() {
                     GtidPosition::new()
                 } else {
-                    GtidPosition::parse(g).map_err(|_| ConnectorError::BadOffset { gtids: g.clone() })?
+                    GtidPosition::parse(g)
+                        .map_err(|_| ConnectorError::BadOffset { gtids: g.clone() })?
                 }),
                 None => MariaDbStart::File {
                     name: start.file.clone(),
@@ -897,19 +956,20 @@ async fn open_stream(
                 .map_err(sql_err("setting the heartbeat period"))?;
             let request = match (&start.gtids, info.gtid_mode) {
                 (Some(g), true) => {
-                    let set = GtidSet::parse(g).map_err(|_| ConnectorError::BadOffset { gtids: g.clone() })?;
+                    let set = GtidSet::parse(g)
+                        .map_err(|_| ConnectorError::BadOffset { gtids: g.clone() })?;
                     handshake::mysql_gtid_request(config.database_server_id, &set)
                 }
                 _ => BinlogStreamRequest::new(config.database_server_id)
                     .with_filename(start.file.as_bytes())
                     .with_pos(start.pos),
             };
-            conn.get_binlog_stream(request)
-                .await
-                .map_err(|source| ConnectorError::Handshake(handshake::HandshakeError::Dump {
+            conn.get_binlog_stream(request).await.map_err(|source| {
+                ConnectorError::Handshake(handshake::HandshakeError::Dump {
                     server_id: config.database_server_id,
                     source,
-                }))
+                })
+            })
         }
     }
 }
@@ -1079,7 +1139,9 @@ async fn handle_event<S: Sink>(
         }
     };
     match data {
-        None => match MariaDbEvent::decode(raw_type, event.data()).map_err(|e| decode_err(e.to_string()))? {
+        None => match MariaDbEvent::decode(raw_type, event.data())
+            .map_err(|e| decode_err(e.to_string()))?
+        {
             Some(MariaDbEvent::Gtid(g)) => {
                 source.mariadb_gtid(g.gtid(header.server_id()), g.is_standalone(), at);
             }
@@ -1089,7 +1151,8 @@ async fn handle_event<S: Sink>(
         Some(EventData::QueryEvent(q)) => {
             let schema = q.schema().into_owned();
             let query = q.query().into_owned();
-            if let Some(end) = source.query(&schema, &query, q.thread_id(), at, &mut state.records) {
+            if let Some(end) = source.query(&schema, &query, q.thread_id(), at, &mut state.records)
+            {
                 flush_records(state, pipeline, Some(end)).await?;
             }
         }
@@ -1098,7 +1161,10 @@ async fn handle_event<S: Sink>(
             flush_records(state, pipeline, end).await?;
         }
         Some(EventData::TableMapEvent(tme)) => {
-            let (db, table) = (tme.database_name().into_owned(), tme.table_name().into_owned());
+            let (db, table) = (
+                tme.database_name().into_owned(),
+                tme.table_name().into_owned(),
+            );
             if config.include_table(&db, &table) && source.schema.table(&db, &table).is_none() {
                 // A table the schema has not seen (created while we did not look).
                 load_table(sql, &mut source.schema, &db, &table).await?;
@@ -1107,7 +1173,9 @@ async fn handle_event<S: Sink>(
         }
         Some(EventData::RowsEvent(rows)) => {
             let marks = &mut state.marks;
-            source.rows(&rows, at, &mut state.records, |out, p| marks.push((out.len(), p)))?;
+            source.rows(&rows, at, &mut state.records, |out, p| {
+                marks.push((out.len(), p))
+            })?;
             flush_records(state, pipeline, None).await?;
         }
         Some(EventData::RowsQueryEvent(q)) => source.rows_query(q.query().into_owned()),
@@ -1153,7 +1221,9 @@ fn payload_events(
             .map(u32::from_le_bytes)
             .ok_or("truncated event header in a transaction payload")? as usize;
         if size < HEADER_LEN || size > rest.len() {
-            return Err(format!("event of {size} bytes does not fit the transaction payload"));
+            return Err(format!(
+                "event of {size} bytes does not fit the transaction payload"
+            ));
         }
         let (one, tail) = rest.split_at(size);
         events.push(Event::read(&fde, one).map_err(|e| e.to_string())?);
@@ -1174,7 +1244,10 @@ async fn handle_inner<S: Sink>(
 ) -> Result<(), ConnectorError> {
     match event.read_data() {
         Ok(Some(EventData::TableMapEvent(tme))) => {
-            let (db, table) = (tme.database_name().into_owned(), tme.table_name().into_owned());
+            let (db, table) = (
+                tme.database_name().into_owned(),
+                tme.table_name().into_owned(),
+            );
             if config.include_table(&db, &table) && source.schema.table(&db, &table).is_none() {
                 load_table(sql, &mut source.schema, &db, &table).await?;
             }
@@ -1182,13 +1255,16 @@ async fn handle_inner<S: Sink>(
         }
         Ok(Some(EventData::RowsEvent(rows))) => {
             let marks = &mut state.marks;
-            source.rows(&rows, at, &mut state.records, |out, p| marks.push((out.len(), p)))?;
+            source.rows(&rows, at, &mut state.records, |out, p| {
+                marks.push((out.len(), p))
+            })?;
             flush_records(state, pipeline, None).await?;
         }
         Ok(Some(EventData::QueryEvent(q))) => {
             let schema = q.schema().into_owned();
             let query = q.query().into_owned();
-            if let Some(end) = source.query(&schema, &query, q.thread_id(), at, &mut state.records) {
+            if let Some(end) = source.query(&schema, &query, q.thread_id(), at, &mut state.records)
+            {
                 flush_records(state, pipeline, Some(end)).await?;
             }
         }

@@ -33,15 +33,23 @@ pub struct Modes {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// TINYINT, SMALLINT, MEDIUMINT, INT, BIGINT: byte width.
-    Int { bytes: u8, unsigned: bool },
+    Int {
+        bytes: u8,
+        unsigned: bool,
+    },
     /// BOOL / BOOLEAN written as such; TINYINT(1) stays `Int` (Debezium: INT16).
-    Decimal { precision: u32, scale: u32 },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
     Float,
     Double,
     /// BIT(n).
     Bit(u32),
     /// CHAR, VARCHAR, TEXT family; `latin1` charsets are decoded byte by byte.
-    Text { latin1: bool },
+    Text {
+        latin1: bool,
+    },
     /// BINARY, VARBINARY, BLOB family.
     Binary,
     Date,
@@ -156,7 +164,9 @@ pub fn schema(kind: &Kind, modes: &Modes) -> Schema {
         Kind::DateTime(_) => logical(T::Int64, "io.debezium.time.MicroTimestamp"),
         Kind::Timestamp(_) => logical(T::String, "io.debezium.time.ZonedTimestamp"),
         Kind::Year => logical(T::Int32, "io.debezium.time.Year"),
-        Kind::Enum(values) => logical(T::String, "io.debezium.data.Enum").param("allowed", values.join(",")),
+        Kind::Enum(values) => {
+            logical(T::String, "io.debezium.data.Enum").param("allowed", values.join(","))
+        }
         Kind::Set(values) => {
             logical(T::String, "io.debezium.data.EnumSet").param("allowed", values.join(","))
         }
@@ -374,17 +384,18 @@ pub fn value(kind: &Kind, modes: &Modes, raw: Raw) -> Value {
                 _ => match modes.bigint_unsigned {
                     // Debezium wraps values above i64::MAX (18446744073709551615 -> -1).
                     BigintUnsignedHandlingMode::Long => Value::Int64(n as u64 as i64),
-                    BigintUnsignedHandlingMode::Precise => {
-                        Value::Bytes(unscaled_bytes(n))
-                    }
+                    BigintUnsignedHandlingMode::Precise => Value::Bytes(unscaled_bytes(n)),
                 },
             }
         }
         (Kind::Decimal { scale, .. }, Raw::Decimal(text)) => match Decimal::parse(&text) {
             Ok(d) => match modes.decimal {
-                DecimalHandlingMode::Precise => Value::Bytes(d.rescale(*scale).to_unscaled_be_bytes()),
+                DecimalHandlingMode::Precise => {
+                    Value::Bytes(d.rescale(*scale).to_unscaled_be_bytes())
+                }
                 DecimalHandlingMode::Double => Value::Float64(d.to_f64()),
-                DecimalHandlingMode::String => Value::String(d.rescale(*scale).to_java_string()),
+                // Debezium's MySQL connector prints `toPlainString()` (`-0.0000000001`, not `-1E-10`).
+                DecimalHandlingMode::String => Value::String(d.rescale(*scale).to_plain_string()),
             },
             Err(_) => Value::Null,
         },
@@ -497,7 +508,9 @@ fn fraction_micros(frac: &str) -> Result<i64, RawError> {
         return Ok(0);
     }
     let digits: String = frac.chars().take(6).collect();
-    let n: i64 = digits.parse().map_err(|_| bad(format!("fraction {frac}")))?;
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| bad(format!("fraction {frac}")))?;
     Ok(n * 10i64.pow(6 - digits.len() as u32))
 }
 
@@ -535,7 +548,9 @@ fn date(y: u16, m: u8, d: u8) -> Result<Raw, RawError> {
         // Zero dates ('0000-00-00') have no calendar day: Debezium emits null.
         return Ok(Raw::Null);
     }
-    Ok(Raw::Date(days_from_civil(i64::from(y), u32::from(m), u32::from(d)) as i32))
+    Ok(Raw::Date(
+        days_from_civil(i64::from(y), u32::from(m), u32::from(d)) as i32,
+    ))
 }
 
 fn datetime(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32) -> Result<Raw, RawError> {
@@ -631,7 +646,11 @@ mod tests {
                 MyValue::Time(false, 0, 13, 14, 15, 500_000),
                 "13:14:15.500",
             ),
-            (Kind::Date, MyValue::Date(1900, 1, 1, 0, 0, 0, 0), "1900-01-01"),
+            (
+                Kind::Date,
+                MyValue::Date(1900, 1, 1, 0, 0, 0, 0),
+                "1900-01-01",
+            ),
             (
                 Kind::Decimal {
                     precision: 10,
@@ -666,7 +685,8 @@ mod tests {
         let raw = from_binlog(&s, Some(&BinlogValue::Value(MyValue::Bytes(vec![5])))).unwrap();
         assert_eq!(value(&s, &modes(), raw), Value::String("a,c".into()));
         let bits = Kind::Bit(16);
-        let raw = from_binlog(&bits, Some(&BinlogValue::Value(MyValue::Bytes(vec![1, 2])))).unwrap();
+        let raw =
+            from_binlog(&bits, Some(&BinlogValue::Value(MyValue::Bytes(vec![1, 2])))).unwrap();
         assert_eq!(value(&bits, &modes(), raw), Value::Bytes(vec![2, 1]));
     }
 }

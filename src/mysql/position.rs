@@ -149,7 +149,10 @@ mod tests {
         )
         .expect("json");
         let p = MySqlPosition::from_offset(&offset).expect("ours");
-        assert_eq!((p.file.as_str(), p.pos, p.event, p.row), ("mariadb-bin.000001", 9592, 2, 1));
+        assert_eq!(
+            (p.file.as_str(), p.pos, p.event, p.row),
+            ("mariadb-bin.000001", 9592, 2, 1)
+        );
         assert!(p.gtids.is_none() && p.snapshot.is_none());
     }
 }

@@ -105,7 +105,8 @@ impl CapturedTable {
                 .primary_key
                 .iter()
                 .position(|k| k.eq_ignore_ascii_case(&c.name));
-            let mut field_schema = mapping::schema(&kind, modes).optional(c.nullable && key.is_none());
+            let mut field_schema =
+                mapping::schema(&kind, modes).optional(c.nullable && key.is_none());
             if let Some(literal) = &c.default {
                 if let Ok(raw) = mapping::from_text(&kind, Some(literal.as_bytes())) {
                     let v = mapping::value(&kind, modes, raw);
@@ -288,7 +289,8 @@ impl EventSource {
     ) -> EventSource {
         let modes = modes(&config);
         let source_schema = Arc::new(source_schema());
-        let resume_skip = (resume.event > 0 || resume.row > 0).then_some((resume.event, resume.row));
+        let resume_skip =
+            (resume.event > 0 || resume.row > 0).then_some((resume.event, resume.row));
         EventSource {
             info: SourceInfo::new(&config),
             tx_topic: config
@@ -577,20 +579,20 @@ impl EventSource {
             };
             self.begin(gtid, false, None, start, at);
         }
-        let (skip_events, skip_rows) = self
-            .tx
-            .as_ref()
-            .and_then(|tx| tx.skip)
-            .map_or((0, 0), |(e, r)| {
-                let done = self.tx.as_ref().map_or(0, |t| t.events_done);
-                if done < e {
-                    (1, 0)
-                } else if done == e {
-                    (0, r)
-                } else {
-                    (0, 0)
-                }
-            });
+        let (skip_events, skip_rows) =
+            self.tx
+                .as_ref()
+                .and_then(|tx| tx.skip)
+                .map_or((0, 0), |(e, r)| {
+                    let done = self.tx.as_ref().map_or(0, |t| t.events_done);
+                    if done < e {
+                        (1, 0)
+                    } else if done == e {
+                        (0, r)
+                    } else {
+                        (0, 0)
+                    }
+                });
         if skip_events > 0 {
             self.finish_rows_event();
             return Ok(());
@@ -660,18 +662,21 @@ impl EventSource {
                     }
                 }
             };
-            let image = |row: &Option<BinlogRow>| -> Result<Option<(Value, Option<Value>)>, EventError> {
-                let Some(row) = row else { return Ok(None) };
-                table
-                    .row_image(&self.modes, |i, kind| mapping::from_binlog(kind, row.as_ref(i)))
-                    .map(Some)
-                    .map_err(|(column, e)| EventError::Rows {
-                        table: format!("{database}.{table_name}"),
-                        file: self.file.clone(),
-                        pos: at.pos,
-                        reason: format!("column {column}: {e}"),
-                    })
-            };
+            let image =
+                |row: &Option<BinlogRow>| -> Result<Option<(Value, Option<Value>)>, EventError> {
+                    let Some(row) = row else { return Ok(None) };
+                    table
+                        .row_image(&self.modes, |i, kind| {
+                            mapping::from_binlog(kind, row.as_ref(i))
+                        })
+                        .map(Some)
+                        .map_err(|(column, e)| EventError::Rows {
+                            table: format!("{database}.{table_name}"),
+                            file: self.file.clone(),
+                            pos: at.pos,
+                            reason: format!("column {column}: {e}"),
+                        })
+                };
             let before = image(&before)?;
             let after = image(&after)?;
             self.change(op, &table, before, after, at, row_index, out);
@@ -758,15 +763,39 @@ impl EventSource {
                     // Debezium: a primary-key change is a delete of the old key (+ tombstone)
                     // and a create of the new one.
                     if !skipped(Operation::Delete) {
-                        let event = self.event(Op::Delete, table, before_key, before.map(|b| b.0), None, at, row);
+                        let event = self.event(
+                            Op::Delete,
+                            table,
+                            before_key,
+                            before.map(|b| b.0),
+                            None,
+                            at,
+                            row,
+                        );
                         self.emit(event, table, tombstones, out);
                     }
                     if !skipped(Operation::Create) {
-                        let event = self.event(Op::Create, table, after_key, None, after.map(|a| a.0), at, row);
+                        let event = self.event(
+                            Op::Create,
+                            table,
+                            after_key,
+                            None,
+                            after.map(|a| a.0),
+                            at,
+                            row,
+                        );
                         self.emit(event, table, false, out);
                     }
                 } else if !skipped(Operation::Update) {
-                    let event = self.event(Op::Update, table, after_key, before.map(|b| b.0), after.map(|a| a.0), at, row);
+                    let event = self.event(
+                        Op::Update,
+                        table,
+                        after_key,
+                        before.map(|b| b.0),
+                        after.map(|a| a.0),
+                        at,
+                        row,
+                    );
                     self.emit(event, table, false, out);
                 }
             }
@@ -792,9 +821,12 @@ impl EventSource {
         at: EventAt,
         row: u64,
     ) -> ChangeEvent {
-        let (ts_sec, thread, gtid) = self.tx.as_ref().map_or((i64::from(at.timestamp), None, None), |tx| {
-            (tx.ts_sec, tx.thread, tx.gtid.as_ref().map(TxGtid::text))
-        });
+        let (ts_sec, thread, gtid) = self
+            .tx
+            .as_ref()
+            .map_or((i64::from(at.timestamp), None, None), |tx| {
+                (tx.ts_sec, tx.thread, tx.gtid.as_ref().map(TxGtid::text))
+            });
         let source = self.info.value(&SourceFields {
             snapshot: "false",
             ts_ms: ts_sec * 1000,
@@ -821,7 +853,13 @@ impl EventSource {
     }
 
     /// Append the event (BEGIN first when it opens a transaction, a tombstone after it).
-    fn emit(&mut self, mut event: ChangeEvent, table: &CapturedTable, tombstone: bool, out: &mut Vec<Record>) {
+    fn emit(
+        &mut self,
+        mut event: ChangeEvent,
+        table: &CapturedTable,
+        tombstone: bool,
+        out: &mut Vec<Record>,
+    ) {
         if let (Some(topic), Some(tx)) = (&self.tx_topic, self.tx.as_mut()) {
             if !tx.begun {
                 tx.begun = true;
