@@ -283,3 +283,412 @@ async fn mysql_conformance_decimal_double() {
 async fn mysql_conformance_altmodes() {
     replay("altmodes").await;
 }
+
+// ---------------------------------------------------------------- streaming and restarts
+
+use crate::support::process::{events_path, file_worker_props, offsets_path, SluiceProcess};
+
+/// One change event of the sink: where it came from and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Change {
+    gtid: String,
+    pos: i64,
+    row: i64,
+    op: String,
+    id: i64,
+    v: Option<i64>,
+}
+
+fn sink_changes(dir: &Path) -> Vec<Change> {
+    read_sink(&events_path(dir))
+        .into_iter()
+        .filter_map(|(_topic, key, value)| {
+            let p = value.get("payload").unwrap_or(&value);
+            let op = p.get("op")?.as_str()?.to_owned();
+            let key = key.get("payload").unwrap_or(&key);
+            let row = if op == "d" { &p["before"] } else { &p["after"] };
+            Some(Change {
+                gtid: p["source"]["gtid"].as_str().unwrap_or_default().to_owned(),
+                pos: p["source"]["pos"].as_i64().unwrap_or(-1),
+                row: p["source"]["row"].as_i64().unwrap_or(-1),
+                op,
+                id: key["id"].as_i64()?,
+                v: row["v"].as_i64(),
+            })
+        })
+        .collect()
+}
+
+struct Setup {
+    server: MariaDbServer,
+    db: String,
+    work: tempfile::TempDir,
+    server_id: u32,
+}
+
+impl Setup {
+    async fn new(prefix: &str) -> Setup {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("info")
+            .try_init();
+        let server = MariaDbServer::start().expect("start mariadb");
+        let db = server.create_database(prefix).await.expect("database");
+        let mut conn = server.connect(&db).await.expect("connect");
+        conn.query_drop("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+            .await
+            .expect("create table");
+        Setup {
+            server,
+            db,
+            work: tempfile::tempdir().expect("tempdir"),
+            server_id: replica_id(),
+        }
+    }
+
+    fn connector(&self, snapshot_mode: &str) -> BTreeMap<String, String> {
+        let mut c = props(&[
+            ("name", "maria-test"),
+            (
+                "connector.class",
+                "io.debezium.connector.mariadb.MariaDbConnector",
+            ),
+            ("topic.prefix", "maria"),
+            ("snapshot.mode", snapshot_mode),
+            ("max.batch.size", "16"),
+            ("max.queue.size", "64"),
+        ]);
+        connect_keys(&self.server, &mut c);
+        c.insert("database.server.id".into(), self.server_id.to_string());
+        c.insert("database.include.list".into(), self.db.clone());
+        c
+    }
+
+    fn spawn(&self, snapshot_mode: &str) -> SluiceProcess {
+        SluiceProcess::spawn(
+            &file_worker_props(self.work.path(), false),
+            &self.connector(snapshot_mode),
+        )
+    }
+
+    async fn conn(&self) -> Conn {
+        self.server.connect(&self.db).await.expect("connect")
+    }
+
+    async fn wait_count(&self, n: usize, sluice: &mut SluiceProcess) -> Vec<Change> {
+        let dir = self.work.path();
+        let started = std::time::Instant::now();
+        loop {
+            let changes = sink_changes(dir);
+            if changes.len() >= n {
+                return changes;
+            }
+            assert!(
+                sluice.is_running(),
+                "sluice exited: {:?}\n{}",
+                sluice.exit_status(),
+                sluice.stderr_text()
+            );
+            assert!(
+                started.elapsed() < WAIT,
+                "timed out waiting for {n} changes (have {})\n{}",
+                changes.len(),
+                sluice.stderr_text()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// Inserts, updates, deletes and a primary-key change arrive as Debezium's MariaDB connector
+/// sends them; SIGTERM commits; a restart repeats nothing and loses nothing, also when the
+/// stop fell in the middle of a large transaction (the `event`/`row` counters of the offset).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_stream_and_restart_mid_transaction_repeats_nothing() {
+    let s = Setup::new("mystream").await;
+    let mut conn = s.conn().await;
+    conn.query_drop("INSERT INTO t VALUES (1, 10), (2, 20)")
+        .await
+        .expect("insert");
+    let mut sluice = s.spawn("initial");
+    let snap = s.wait_count(2, &mut sluice).await;
+    assert!(snap.iter().all(|c| c.op == "r"), "{snap:?}");
+    conn.query_drop("INSERT INTO t VALUES (3, 30)")
+        .await
+        .expect("insert");
+    conn.query_drop("UPDATE t SET v = 11 WHERE id = 1")
+        .await
+        .expect("update");
+    conn.query_drop("DELETE FROM t WHERE id = 2")
+        .await
+        .expect("delete");
+    conn.query_drop("UPDATE t SET id = 4 WHERE id = 3")
+        .await
+        .expect("key change");
+    let changes = s.wait_count(7, &mut sluice).await;
+    let ops: Vec<(&str, i64)> = changes[2..].iter().map(|c| (c.op.as_str(), c.id)).collect();
+    assert_eq!(ops, [("c", 3), ("u", 1), ("d", 2), ("d", 3), ("c", 4)]);
+    let raw = read_sink(&events_path(s.work.path()));
+    let tombstones = raw.iter().filter(|(_, _, v)| v.is_null()).count();
+    assert_eq!(tombstones, 2, "a tombstone after each delete");
+    let source = &raw.last().expect("records").2["source"];
+    assert_eq!(source["connector"], "mariadb");
+    assert!(
+        source["gtid"].as_str().is_some_and(|g| g.starts_with("0-")),
+        "{source}"
+    );
+
+    // Stop at a transaction boundary: the offset has no event/row counters.
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{status:?}\n{}", sluice.stderr_text());
+    let boundary = std::fs::read_to_string(offsets_path(s.work.path())).expect("offsets");
+    assert!(!boundary.contains("\"row\""), "{boundary}");
+
+    // One statement, one transaction, many rows events, written while the connector is off.
+    const BIG: i64 = 5_000;
+    conn.query_drop(format!(
+        "SET STATEMENT max_recursive_iterations = 1000000 FOR INSERT INTO t WITH RECURSIVE s(n) AS (SELECT 100 UNION ALL SELECT n + 1 FROM s WHERE n < {}) SELECT n, n FROM s",
+        99 + BIG
+    ))
+    .await
+    .expect("big insert");
+    let mut sluice = s.spawn("initial");
+    let all = s.wait_count((7 + BIG) as usize, &mut sluice).await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{status:?}\n{}", sluice.stderr_text());
+    let mut counts: BTreeMap<(String, String, i64), usize> = BTreeMap::new();
+    for c in &all {
+        *counts
+            .entry((c.gtid.clone(), c.op.clone(), c.id))
+            .or_default() += 1;
+    }
+    let repeated: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "delivered twice: {:?}",
+        &repeated[..repeated.len().min(5)]
+    );
+    let big: Vec<&Change> = all.iter().filter(|c| c.id >= 100).collect();
+    assert_eq!(
+        big.len() as i64,
+        BIG,
+        "every row of the big transaction once"
+    );
+    assert!(big.windows(2).all(|w| w[0].id < w[1].id), "in binlog order");
+
+    // A crash that had delivered 2 rows events and 3 rows of the third: the offset says
+    // so (`event`, `row`) and a restart must send exactly the rest.
+    let mut events: Vec<i64> = big.iter().map(|c| c.pos).collect();
+    events.dedup();
+    assert!(
+        events.len() > 3,
+        "the big insert spans {} rows events",
+        events.len()
+    );
+    let (skip_events, skip_rows) = (2usize, 3i64);
+    let expected: Vec<i64> = big
+        .iter()
+        .filter(|c| {
+            let e = events.iter().position(|p| *p == c.pos).unwrap_or(0);
+            e > skip_events || (e == skip_events && c.row >= skip_rows)
+        })
+        .map(|c| c.id)
+        .collect();
+    let mut stored: Value = serde_json::from_str(&boundary).expect("offsets json");
+    stored[0]["value"]["event"] = skip_events.into();
+    stored[0]["value"]["row"] = skip_rows.into();
+    std::fs::write(offsets_path(s.work.path()), stored.to_string()).expect("write offsets");
+    std::fs::write(events_path(s.work.path()), "").expect("clear sink");
+    let mut sluice = s.spawn("initial");
+    let resumed = s.wait_count(expected.len(), &mut sluice).await;
+    conn.query_drop("INSERT INTO t VALUES (5, 50)")
+        .await
+        .expect("insert after restart");
+    let resumed_all = s.wait_count(expected.len() + 1, &mut sluice).await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{status:?}\n{}", sluice.stderr_text());
+    let ids: Vec<i64> = resumed.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), expected.len());
+    assert_eq!(
+        ids, expected,
+        "the resumed transaction starts exactly after the delivered rows"
+    );
+    assert_eq!(resumed_all.last().map(|c| c.id), Some(5));
+}
+
+/// kill -9 while transactions stream; every restart resumes from the committed offset and
+/// in the end every committed change is in the sink (re-deliveries only of what had not
+/// been committed as an offset).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_kill9_restarts_lose_nothing() {
+    let s = Setup::new("mykill").await;
+    let mut sluice = s.spawn("no_data");
+    let mut conn = s.conn().await;
+    // Wait until the connector streams (it committed its starting offset).
+    wait_for(WAIT, "the first offset", || {
+        let ok = offsets_path(s.work.path()).exists();
+        async move { ok.then_some(()) }
+    })
+    .await;
+    let mut next = 1;
+    for round in 0..4 {
+        for _ in 0..5 {
+            let ids: Vec<String> = (next..next + 200)
+                .map(|i| format!("({i}, {round})"))
+                .collect();
+            conn.query_drop(format!("INSERT INTO t VALUES {}", ids.join(",")))
+                .await
+                .expect("insert");
+            next += 200;
+        }
+        let have = sink_changes(s.work.path()).len();
+        s.wait_count(have + 1, &mut sluice).await;
+        sluice.kill9();
+        sluice = s.spawn("no_data");
+    }
+    let all = s.wait_count((next - 1) as usize, &mut sluice).await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{status:?}\n{}", sluice.stderr_text());
+    let ids: std::collections::BTreeSet<i64> = all.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len() as i64, next - 1, "every inserted row arrived");
+    eprintln!("kill9: {} events for {} rows", all.len(), next - 1);
+}
+
+// ---------------------------------------------------------------- bad input
+
+/// Runs the binary against `server` with `connector` changes; it must exit 1 with one
+/// `error:` line containing every `expected` fragment.
+async fn expect_failure(server: &MariaDbServer, changes: &[(&str, &str)], expected: &[&str]) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut connector = props(&[
+        ("name", "maria-bad"),
+        (
+            "connector.class",
+            "io.debezium.connector.mariadb.MariaDbConnector",
+        ),
+        ("topic.prefix", "maria"),
+        ("snapshot.mode", "no_data"),
+        ("errors.max.retries", "0"),
+    ]);
+    connect_keys(server, &mut connector);
+    for (k, v) in changes {
+        connector.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let mut sluice = SluiceProcess::spawn(&file_worker_props(work.path(), false), &connector);
+    let status = sluice.wait_exit(WAIT);
+    let stderr = sluice.stderr_text();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    for fragment in expected {
+        assert!(
+            errors[0].contains(fragment),
+            "`{fragment}` not in: {}",
+            errors[0]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_bad_input_is_one_clear_error() {
+    let server = MariaDbServer::start_with(MariaDbOptions {
+        limited_user: true,
+        ..MariaDbOptions::default()
+    })
+    .expect("start");
+    expect_failure(
+        &server,
+        &[("database.password", "wrong-password")],
+        &["access denied", "database.password"],
+    )
+    .await;
+    let (user, password) = server.limited_user().expect("limited user");
+    expect_failure(
+        &server,
+        &[("database.user", user), ("database.password", password)],
+        &[user, "REPLICATION"],
+    )
+    .await;
+    for (options, expected) in [
+        (
+            MariaDbOptions {
+                log_bin: false,
+                ..MariaDbOptions::default()
+            },
+            "log_bin",
+        ),
+        (
+            MariaDbOptions {
+                binlog_format: "STATEMENT".into(),
+                ..MariaDbOptions::default()
+            },
+            "binlog_format is STATEMENT",
+        ),
+        (
+            MariaDbOptions {
+                binlog_row_image: "MINIMAL".into(),
+                ..MariaDbOptions::default()
+            },
+            "binlog_row_image is MINIMAL",
+        ),
+    ] {
+        let server = MariaDbServer::start_with(options).expect("start");
+        expect_failure(&server, &[], &[expected]).await;
+    }
+}
+
+/// A stored position the server has purged: a clear error that says what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_purged_position_is_a_clear_error() {
+    let s = Setup::new("mypurge").await;
+    let mut sluice = s.spawn("no_data");
+    let mut conn = s.conn().await;
+    wait_for(WAIT, "the first offset", || {
+        let ok = offsets_path(s.work.path()).exists();
+        async move { ok.then_some(()) }
+    })
+    .await;
+    conn.query_drop("INSERT INTO t VALUES (1, 1)")
+        .await
+        .expect("insert");
+    s.wait_count(1, &mut sluice).await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{}", sluice.stderr_text());
+    for i in 2..5 {
+        conn.query_drop(format!("INSERT INTO t VALUES ({i}, {i})"))
+            .await
+            .expect("insert");
+        conn.query_drop("FLUSH BINARY LOGS").await.expect("flush");
+    }
+    // A file is purged only once InnoDB no longer needs it (its binlog checkpoint): retry.
+    let started = std::time::Instant::now();
+    loop {
+        conn.query_drop("PURGE BINARY LOGS BEFORE NOW() + INTERVAL 1 DAY")
+            .await
+            .expect("purge");
+        let logs: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await.expect("logs");
+        let first: Option<String> = logs.first().and_then(|r| r.get(0));
+        if logs.len() == 1 {
+            eprintln!("binlogs left: {first:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the binlogs were not purged: {first:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut connector = s.connector("no_data");
+    connector.insert("errors.max.retries".into(), "0".into());
+    let mut sluice = SluiceProcess::spawn(&file_worker_props(s.work.path(), false), &connector);
+    let status = sluice.wait_exit(WAIT);
+    let stderr = sluice.stderr_text();
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("error:") && l.contains("snapshot.mode=when_needed")),
+        "{stderr}"
+    );
+}
