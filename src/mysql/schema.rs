@@ -165,23 +165,41 @@ impl Schema {
             statement: excerpt(ddl),
             default_db,
         };
-        let statements = match Parser::parse_sql(&MySqlDialect {}, &cleaned) {
-            Ok(statements) => statements,
-            Err(source) => {
-                return match fallback::apply(self, &mut ctx, kind, &cleaned) {
-                    Some(result) => result,
-                    None => Err(DdlError::Parse {
-                        statement: ctx.statement,
-                        source,
-                    }),
+        match kind {
+            Kind::Other => Ok(Vec::new()),
+            Kind::CreateTable => {
+                let (sql, tail) = mariadb::create_table(&ctx, &cleaned)?;
+                let statement = parse_one(&ctx, &sql)?;
+                match statement {
+                    Statement::CreateTable(create) => self.create_table(&ctx, create, tail),
+                    _ => Ok(Vec::new()),
                 }
             }
-        };
-        let mut changes = Vec::new();
-        for statement in statements {
-            changes.extend(self.apply_statement(&mut ctx, statement)?);
+            Kind::AlterTable => mariadb::alter_table(self, &ctx, &cleaned),
+            Kind::AlterDatabase => {
+                mariadb::alter_database(self, &ctx, &cleaned);
+                Ok(Vec::new())
+            }
+            Kind::DropTable
+            | Kind::RenameTable
+            | Kind::Truncate
+            | Kind::CreateDatabase
+            | Kind::DropDatabase
+            | Kind::Use => {
+                let statements =
+                    Parser::parse_sql(&MySqlDialect {}, &cleaned).map_err(|source| {
+                        DdlError::Parse {
+                            statement: ctx.statement.clone(),
+                            source,
+                        }
+                    })?;
+                let mut changes = Vec::new();
+                for statement in statements {
+                    changes.extend(self.apply_statement(&mut ctx, statement)?);
+                }
+                Ok(changes)
+            }
         }
-        Ok(changes)
     }
 
     pub fn table(&self, database: &str, table: &str) -> Option<&Arc<TableDef>> {
@@ -214,7 +232,9 @@ impl Schema {
         statement: Statement,
     ) -> Result<Vec<TableChange>, DdlError> {
         match statement {
-            Statement::CreateTable(create) => self.create_table(ctx, create),
+            Statement::CreateTable(create) => {
+                self.create_table(ctx, create, TableOptions::default())
+            }
             Statement::AlterTable(alter) => {
                 let (db, name) = ctx.qualify(&alter.name)?;
                 self.alter_table(ctx, &db, &name, alter.operations)
@@ -324,6 +344,7 @@ impl Schema {
         &mut self,
         ctx: &Ctx,
         create: sqlparser::ast::CreateTable,
+        tail: TableOptions,
     ) -> Result<Vec<TableChange>, DdlError> {
         if create.temporary {
             return Ok(Vec::new());
@@ -366,7 +387,7 @@ impl Schema {
             charset: None,
         };
         let options = table_options(&create.table_options);
-        table.charset = options.charset.or(database_charset);
+        table.charset = tail.charset.or(options.charset).or(database_charset);
         for column in &create.columns {
             let def = column_def(
                 ctx,
@@ -558,7 +579,7 @@ fn finish_table(ctx: &Ctx, table: &mut TableDef) -> Result<(), DdlError> {
 }
 
 /// Options of CREATE TABLE / ALTER TABLE that matter here.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct TableOptions {
     charset: Option<String>,
 }
@@ -736,14 +757,15 @@ fn alter_op(ctx: &Ctx, table: &mut TableDef, op: AlterTableOperation) -> Result<
                 | AlterColumnOperation::GenericOptions { .. } => {}
             }
         }
-        AlterTableOperation::AddConstraint { constraint, .. } => {
-            if let TableConstraint::PrimaryKey(pk) = constraint {
-                table.primary_key = pk
-                    .columns
-                    .iter()
-                    .map(|c| index_column_name(&c.column.expr))
-                    .collect();
-            }
+        AlterTableOperation::AddConstraint {
+            constraint: TableConstraint::PrimaryKey(pk),
+            ..
+        } => {
+            table.primary_key = pk
+                .columns
+                .iter()
+                .map(|c| index_column_name(&c.column.expr))
+                .collect();
         }
         AlterTableOperation::DropPrimaryKey { .. } => table.primary_key.clear(),
         AlterTableOperation::RenameTable { table_name } => {
@@ -914,6 +936,9 @@ fn column_def<'a>(
 fn ty_charset(data_type: &DataType) -> Option<String> {
     match data_type {
         DataType::Nvarchar(_) => Some("utf8mb3".into()),
+        DataType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("NCHAR") => {
+            Some("utf8mb3".into())
+        }
         DataType::Collate(inner, collation) => {
             ty_charset(inner).or_else(|| Some(charset_of_collation(&collation.to_string())))
         }
@@ -1323,70 +1348,23 @@ fn excerpt(sql: &str) -> String {
     }
 }
 
-/// Statement forms MariaDB accepts that the parser does not, handled directly.
-mod fallback {
-    use super::*;
-
-    /// `Some` when this module handled the statement, `None` to report the parse error.
-    pub(super) fn apply(
-        _schema: &mut Schema,
-        _ctx: &mut Ctx,
-        _kind: Kind,
-        _sql: &str,
-    ) -> Option<Result<Vec<TableChange>, DdlError>> {
-        None
+/// Parse exactly one statement with sqlparser's MySQL dialect.
+fn parse_one(ctx: &Ctx, sql: &str) -> Result<Statement, DdlError> {
+    let mut statements =
+        Parser::parse_sql(&MySqlDialect {}, sql).map_err(|source| DdlError::Parse {
+            statement: ctx.statement.clone(),
+            source,
+        })?;
+    match statements.len() {
+        1 => Ok(statements.remove(0)),
+        n => Err(DdlError::Unsupported {
+            statement: ctx.statement.clone(),
+            what: format!("expected one statement, found {n}"),
+        }),
     }
 }
+
+mod mariadb;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn apply(schema: &mut Schema, sql: &str) -> Vec<TableChange> {
-        match schema.apply("shop", sql) {
-            Ok(changes) => changes,
-            Err(e) => panic!("{sql}: {e} ({:?})", std::error::Error::source(&e)),
-        }
-    }
-
-    fn table<'a>(schema: &'a Schema, name: &str) -> &'a TableDef {
-        schema
-            .table("shop", name)
-            .unwrap_or_else(|| panic!("no table {name}"))
-    }
-
-    #[test]
-    fn create_table_basic() {
-        let mut s = Schema::new();
-        let changes = apply(
-            &mut s,
-            "CREATE TABLE customers (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
-             name VARCHAR(255) NOT NULL DEFAULT 'x', price DECIMAL(10,2) UNSIGNED, \
-             created TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) DEFAULT CHARSET=utf8mb4",
-        );
-        assert_eq!(changes.len(), 1);
-        let t = table(&s, "customers");
-        assert_eq!(t.primary_key, vec!["id"]);
-        assert_eq!(t.charset.as_deref(), Some("utf8mb4"));
-        let id = &t.columns[0];
-        assert_eq!(
-            (id.type_name.as_str(), id.nullable, id.auto_increment),
-            ("INT", false, true)
-        );
-        let name = &t.columns[1];
-        assert_eq!(name.type_name, "VARCHAR");
-        assert_eq!(name.length, Some(255));
-        assert_eq!(name.default.as_deref(), Some("x"));
-        assert_eq!(name.charset.as_deref(), Some("utf8mb4"));
-        let price = &t.columns[2];
-        assert_eq!(
-            (price.length, price.scale, price.unsigned),
-            (Some(10), Some(2), true)
-        );
-        let created = &t.columns[3];
-        assert_eq!(created.type_name, "TIMESTAMP");
-        assert_eq!(created.length, Some(3));
-        assert_eq!(created.default.as_deref(), Some("CURRENT_TIMESTAMP"));
-        assert_eq!(created.position, 4);
-    }
-}
+mod tests;
