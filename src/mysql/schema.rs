@@ -96,6 +96,76 @@ impl ColumnDef {
     pub fn is_character(&self) -> bool {
         is_character_type(&self.type_name)
     }
+
+    /// Debezium's `typeName` / `typeExpression`: the base type with ` UNSIGNED`.
+    pub fn debezium_type_name(&self) -> String {
+        if self.unsigned {
+            format!("{} UNSIGNED", self.type_name)
+        } else {
+            self.type_name.clone()
+        }
+    }
+
+    /// Debezium's `hasDefaultValue`: an explicit default, or the implicit `DEFAULT NULL` of a
+    /// nullable column.
+    pub fn has_default(&self) -> bool {
+        self.default.is_some() || self.nullable
+    }
+
+    /// The `java.sql.Types` code Debezium's MySQL DDL parser gives this type (`jdbcType`).
+    pub fn jdbc_type(&self) -> i32 {
+        // java.sql.Types
+        const BIT: i32 = -7;
+        const SMALLINT: i32 = 5;
+        const INTEGER: i32 = 4;
+        const BIGINT: i32 = -5;
+        const FLOAT: i32 = 6;
+        const DOUBLE: i32 = 8;
+        const DECIMAL: i32 = 3;
+        const CHAR: i32 = 1;
+        const VARCHAR: i32 = 12;
+        const BINARY: i32 = -2;
+        const VARBINARY: i32 = -3;
+        const BLOB: i32 = 2004;
+        const DATE: i32 = 91;
+        const TIME: i32 = 92;
+        const TIMESTAMP: i32 = 93;
+        const TIMESTAMP_WITH_TIMEZONE: i32 = 2014;
+        const BOOLEAN: i32 = 16;
+        const OTHER: i32 = 1111;
+        match self.type_name.as_str() {
+            "BIT" => BIT,
+            "TINYINT" | "SMALLINT" => SMALLINT,
+            "MEDIUMINT" | "INT" | "YEAR" => INTEGER,
+            "BIGINT" => BIGINT,
+            "FLOAT" => FLOAT,
+            "DOUBLE" => DOUBLE,
+            "DECIMAL" => DECIMAL,
+            "BOOLEAN" => BOOLEAN,
+            "CHAR" | "ENUM" | "SET" => CHAR,
+            "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT" => VARCHAR,
+            "BINARY" => BINARY,
+            "VARBINARY" => VARBINARY,
+            "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" => BLOB,
+            "DATE" => DATE,
+            "TIME" => TIME,
+            "DATETIME" => TIMESTAMP,
+            "TIMESTAMP" => TIMESTAMP_WITH_TIMEZONE,
+            _ => OTHER,
+        }
+    }
+}
+
+impl TableDef {
+    /// Debezium's table id text: `"db"."table"`.
+    pub fn debezium_id(&self) -> String {
+        debezium_id(&self.database, &self.name)
+    }
+}
+
+/// `"db"."table"`, as Debezium's `TableId.toDoubleQuotedString()`.
+pub fn debezium_id(database: &str, table: &str) -> String {
+    format!("\"{database}\".\"{table}\"")
 }
 
 /// What one DDL statement did to the tables.
@@ -213,6 +283,11 @@ impl Schema {
     /// Known database names (from `CREATE DATABASE` or from tables created in them).
     pub fn databases(&self) -> impl Iterator<Item = &str> {
         self.databases.keys().map(String::as_str)
+    }
+
+    /// Forget a table; returns it if it was known.
+    pub fn remove_table(&mut self, database: &str, table: &str) -> Option<Arc<TableDef>> {
+        self.databases.get_mut(database)?.tables.remove(table)
     }
 
     /// Put a table in place as it is (e.g. read from the server at snapshot time).
