@@ -9,6 +9,7 @@ mod incremental;
 mod kafka_sink;
 mod mariadb_binlog;
 mod messages;
+mod mysql_schema;
 mod replication;
 mod rest;
 mod snapshot;

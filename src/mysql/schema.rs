@@ -715,19 +715,47 @@ fn charset_of_collation(collation: &str) -> String {
     normalize_charset(lower.split('_').next().unwrap_or(&lower))
 }
 
+/// Types with a character set. JSON is not one: MySQL stores it binary, and MariaDB's
+/// JSON is always `LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`, whatever the table's.
 fn is_character_type(type_name: &str) -> bool {
     matches!(
         type_name,
-        "CHAR"
-            | "VARCHAR"
-            | "TINYTEXT"
-            | "TEXT"
-            | "MEDIUMTEXT"
-            | "LONGTEXT"
-            | "ENUM"
-            | "SET"
-            | "JSON"
+        "CHAR" | "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET"
     )
+}
+
+/// Longest character of a character set, in bytes (`SHOW CHARACTER SET`'s Maxlen), for the
+/// sets whose width decides `CONVERT TO CHARACTER SET`'s TEXT promotion.
+fn charset_max_bytes(charset: &str) -> Option<u64> {
+    Some(match charset {
+        "ucs2" | "big5" | "gbk" | "sjis" | "cp932" | "euckr" | "gb2312" => 2,
+        "utf8mb3" | "ujis" | "eucjpms" => 3,
+        "utf8mb4" | "utf16" | "utf16le" | "utf32" | "gb18030" => 4,
+        "latin1" | "latin2" | "latin5" | "latin7" | "ascii" | "binary" | "cp1250" | "cp1251"
+        | "cp1256" | "cp1257" | "cp850" | "cp852" | "cp866" | "dec8" | "greek" | "hebrew"
+        | "hp8" | "keybcs2" | "koi8r" | "koi8u" | "macce" | "macroman" | "swe7" | "tis620"
+        | "armscii8" | "geostd8" => 1,
+        _ => return None,
+    })
+}
+
+/// `CONVERT TO CHARACTER SET` turns a TEXT column into the smallest TEXT type that holds as
+/// many characters in the new character set as it held in the old one.
+pub(crate) fn converted_text_type(type_name: &str, from: &str, to: &str) -> Option<&'static str> {
+    const TEXTS: [(&str, u64); 4] = [
+        ("TINYTEXT", 255),
+        ("TEXT", 65_535),
+        ("MEDIUMTEXT", 16_777_215),
+        ("LONGTEXT", 4_294_967_295),
+    ];
+    let (old, new) = (charset_max_bytes(from)?, charset_max_bytes(to)?);
+    let bytes = TEXTS.iter().find(|(t, _)| *t == type_name)?.1;
+    let needed = bytes / old * new;
+    TEXTS
+        .iter()
+        .find(|(_, cap)| *cap >= needed)
+        .map(|(t, _)| *t)
+        .filter(|t| *t != type_name && new > old)
 }
 
 /// Apply one ALTER TABLE clause.
@@ -1029,8 +1057,9 @@ fn default_text(expr: &Expr) -> Option<String> {
             Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
             Value::Boolean(b) => Some(if *b { "1" } else { "0" }.into()),
             Value::HexStringLiteral(h) => Some(format!("0x{h}")),
+            // b'101', as the server shows a BIT default
             Value::SingleQuotedByteStringLiteral(b) | Value::DoubleQuotedByteStringLiteral(b) => {
-                Some(b.clone())
+                Some(format!("b'{b}'"))
             }
             other => Some(other.to_string()),
         },

@@ -494,6 +494,11 @@ fn alter_clause(
         let opts = options(sql, clause);
         if let Some(charset) = opts.charset {
             for column in table.columns.iter_mut().filter(|c| c.is_character()) {
+                if let Some(from) = &column.charset {
+                    if let Some(wider) = converted_text_type(&column.type_name, from, &charset) {
+                        column.type_name = wider.to_string();
+                    }
+                }
                 column.charset = Some(charset.clone());
             }
             table.charset = Some(charset);

@@ -254,7 +254,9 @@ fn character_sets_and_collations() {
     assert_eq!(col(t, "a").charset.as_deref(), Some("utf8mb4"));
     assert_eq!(col(t, "b").charset.as_deref(), Some("latin2"));
 
-    // CONVERT TO changes every character column.
+    // CONVERT TO changes every character column; TEXT grows to hold as many characters.
+    assert_eq!(col(table(&s, "cs"), "c").type_name, "TEXT");
+    assert_eq!(col(table(&s, "cs"), "h").type_name, "TEXT");
     apply(
         &mut s,
         "ALTER TABLE cs CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
@@ -265,6 +267,16 @@ fn character_sets_and_collations() {
         let want = c.is_character().then_some("utf8mb4");
         assert_eq!(c.charset.as_deref(), want, "column {}", c.name);
     }
+    assert_eq!(
+        col(t, "c").type_name,
+        "TEXT",
+        "utf8mb4 to utf8mb4 keeps TEXT"
+    );
+    assert_eq!(
+        col(t, "h").type_name,
+        "MEDIUMTEXT",
+        "latin2 TEXT to utf8mb4"
+    );
 
     apply(&mut s, "ALTER DATABASE shop CHARACTER SET = utf16");
     apply(&mut s, "CREATE TABLE cs3 (a CHAR(1))");
