@@ -70,6 +70,44 @@ impl PositionOrder for BinlogFilePositionOrder {
     }
 }
 
+/// Orders offsets by their `gtids` when both have them, as Debezium's MySQL/MariaDB history
+/// comparators do: a record is at or before the offset when its GTIDs are contained in the
+/// offset's (MySQL GTID sets; MariaDB GTID positions, per domain by sequence number). With
+/// equal GTIDs, or when either side has none or they do not parse, it falls back to
+/// [`BinlogFilePositionOrder`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GtidOrder;
+
+impl PositionOrder for GtidOrder {
+    fn at_or_before(&self, recorded: &Map<String, Json>, offset: &Map<String, Json>) -> bool {
+        use sluice_decoders::binlog::mariadb::GtidPosition;
+        use sluice_decoders::binlog::mysql::GtidSet;
+        let gtids = |m: &Map<String, Json>| {
+            m.get("gtids")
+                .and_then(Json::as_str)
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(str::to_string)
+        };
+        let (Some(rec), Some(off)) = (gtids(recorded), gtids(offset)) else {
+            return BinlogFilePositionOrder.at_or_before(recorded, offset);
+        };
+        if rec == off {
+            return BinlogFilePositionOrder.at_or_before(recorded, offset);
+        }
+        if let (Ok(r), Ok(o)) = (GtidSet::parse(&rec), GtidSet::parse(&off)) {
+            return o.contains_set(&r);
+        }
+        if let (Ok(r), Ok(o)) = (GtidPosition::parse(&rec), GtidPosition::parse(&off)) {
+            return r.iter().all(|g| {
+                o.get(g.domain_id)
+                    .is_some_and(|mine| g.seq_no <= mine.seq_no)
+            });
+        }
+        BinlogFilePositionOrder.at_or_before(recorded, offset)
+    }
+}
+
 /// One DDL statement as recorded in the history.
 #[derive(Debug, Clone)]
 pub struct HistoryRecord {
@@ -691,6 +729,28 @@ mod tests {
         let mut with_event = p("mysql-bin.000001", 500);
         with_event.insert("event".into(), json!(2));
         assert!(!o.at_or_before(&with_event, &p("mysql-bin.000001", 500)));
+        // GTIDs decide when both sides have them.
+        let g = |gtids: &str, f: &str, pos: i64| {
+            let mut m = p(f, pos);
+            m.insert("gtids".into(), json!(gtids));
+            m
+        };
+        let o = GtidOrder;
+        assert!(o.at_or_before(&g("0-1-5", "b.000009", 9), &g("0-1-7", "b.000001", 4)));
+        assert!(!o.at_or_before(&g("0-1-8", "b.000001", 4), &g("0-1-7", "b.000009", 9)));
+        assert!(!o.at_or_before(&g("0-1-5,1-1-3", "b.000001", 4), &g("0-1-7", "b.000009", 9)));
+        let uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        assert!(o.at_or_before(
+            &g(&format!("{uuid}:1-5"), "b.000009", 9),
+            &g(&format!("{uuid}:1-7"), "b.000001", 4)
+        ));
+        assert!(!o.at_or_before(
+            &g(&format!("{uuid}:1-9"), "b.000001", 4),
+            &g(&format!("{uuid}:1-7"), "b.000009", 9)
+        ));
+        // Equal GTIDs: the file position inside decides; no GTIDs: the file position.
+        assert!(!o.at_or_before(&g("0-1-5", "b.000001", 900), &g("0-1-5", "b.000001", 4)));
+        assert!(o.at_or_before(&p("b.000001", 4), &p("b.000001", 5)));
         // A closure works as an order too.
         let never = |_: &Map<String, Json>, _: &Map<String, Json>| false;
         assert!(!never.at_or_before(&p("a.1", 1), &p("a.1", 1)));

@@ -272,6 +272,12 @@ impl Schema {
         }
     }
 
+    /// Whether `sql` is a statement [`Schema::apply`] acts on (table or database DDL, `USE`):
+    /// the statements the schema history records. Cheap; does not parse the statement.
+    pub fn is_schema_statement(sql: &str) -> bool {
+        classify(&clean_sql(sql)) != Kind::Other
+    }
+
     pub fn table(&self, database: &str, table: &str) -> Option<&Arc<TableDef>> {
         self.databases.get(database)?.tables.get(table)
     }

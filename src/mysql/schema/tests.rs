@@ -609,6 +609,22 @@ fn statements_that_define_no_table() {
         "CREATE TEMPORARY TABLE tt (x INT)",
     ] {
         assert!(apply(&mut s, sql).is_empty(), "{sql}");
+        if sql != "CREATE TEMPORARY TABLE tt (x INT)" {
+            assert!(!Schema::is_schema_statement(sql), "{sql}");
+        }
+    }
+    for sql in [
+        "CREATE TABLE x (a INT)",
+        "/* c */ ALTER ONLINE TABLE x ADD b INT",
+        "drop table x",
+        "RENAME TABLE a TO b",
+        "TRUNCATE x",
+        "CREATE DATABASE d",
+        "ALTER SCHEMA d CHARACTER SET utf8",
+        "DROP DATABASE d",
+        "USE d",
+    ] {
+        assert!(Schema::is_schema_statement(sql), "{sql}");
     }
     assert_eq!(s.tables().count(), before.tables().count());
     assert_eq!(table(&s, "t"), table(&before, "t"));
