@@ -47,6 +47,15 @@ const DDL: &[&str] = &[
     "RENAME TABLE `Swap1` TO s_tmp, swap2 TO `Swap1`, s_tmp TO swap2",
     "ALTER TABLE `Swap1` CONVERT TO CHARACTER SET utf8mb4",
     "TRUNCATE TABLE customers",
+    "CREATE TABLE gen (a INT NOT NULL, b INT AS (a + 1) VIRTUAL, \
+     c VARCHAR(20) GENERATED ALWAYS AS (CONCAT('x', a)) STORED, d INT INVISIBLE DEFAULT 3, \
+     PRIMARY KEY (a)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 \
+     PARTITION BY RANGE (a) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)",
+    "ALTER TABLE gen MODIFY d BIGINT NOT NULL DEFAULT 4 FIRST",
+    "ALTER TABLE gen REORGANIZE PARTITION p1 INTO \
+     (PARTITION p1 VALUES LESS THAN (20), PARTITION p2 VALUES LESS THAN MAXVALUE)",
+    // Not here: `WITH SYSTEM VERSIONING`, whose hidden row_start/row_end columns (and the
+    // primary key the server extends with row_end) the schema does not model.
 ];
 
 /// What the server says about one column.
