@@ -10,6 +10,7 @@ mod kafka_sink;
 mod mariadb_binlog;
 mod messages;
 mod mysql;
+mod mysql_schema;
 mod replication;
 mod rest;
 mod snapshot;

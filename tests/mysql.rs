@@ -692,3 +692,83 @@ async fn mysql_purged_position_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// DDL in the binlog: rows before an ALTER decode with the old shape, rows after with the
+/// new one, also across a restart that happens between them (the schema history is replayed
+/// up to the committed offset); schema change events go to `<topic.prefix>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_ddl_history_keeps_row_shapes_across_restarts() {
+    let s = Setup::new("myddl").await;
+    let history = s.work.path().join("history.dat");
+    let spawn = || {
+        let mut c = s.connector("no_data");
+        c.insert(
+            "schema.history.internal.file.filename".into(),
+            history.to_string_lossy().into_owned(),
+        );
+        c.insert("include.schema.changes".into(), "true".into());
+        SluiceProcess::spawn(&file_worker_props(s.work.path(), false), &c)
+    };
+    let mut sluice = spawn();
+    wait_for(WAIT, "the first offset", || {
+        let ok = offsets_path(s.work.path()).exists();
+        async move { ok.then_some(()) }
+    })
+    .await;
+    let mut conn = s.conn().await;
+    conn.query_drop("INSERT INTO t VALUES (1, 1)")
+        .await
+        .expect("insert");
+    conn.query_drop("ALTER TABLE t ADD COLUMN w VARCHAR(10) DEFAULT 'x'")
+        .await
+        .expect("alter");
+    conn.query_drop("INSERT INTO t VALUES (2, 2, 'two')")
+        .await
+        .expect("insert");
+    s.wait_count(2, &mut sluice).await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{}", sluice.stderr_text());
+    // While the connector is off: a row of the current shape, then another change of shape.
+    conn.query_drop("INSERT INTO t VALUES (3, 3, 'three')")
+        .await
+        .expect("insert");
+    conn.query_drop("ALTER TABLE t DROP COLUMN v")
+        .await
+        .expect("alter");
+    conn.query_drop("INSERT INTO t VALUES (4, 'four')")
+        .await
+        .expect("insert");
+    let mut sluice = spawn();
+    s.wait_count(4, &mut sluice).await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{}", sluice.stderr_text());
+
+    let records = read_sink(&events_path(s.work.path()));
+    let afters: Vec<Value> = records
+        .iter()
+        .filter(|(topic, _, _)| topic.ends_with(".t"))
+        .map(|(_, _, v)| v["after"].clone())
+        .collect();
+    assert_eq!(
+        afters,
+        [
+            serde_json::json!({"id": 1, "v": 1}),
+            serde_json::json!({"id": 2, "v": 2, "w": "two"}),
+            serde_json::json!({"id": 3, "v": 3, "w": "three"}),
+            serde_json::json!({"id": 4, "w": "four"}),
+        ]
+    );
+    let ddl: Vec<String> = records
+        .iter()
+        .filter(|(topic, _, _)| topic == "maria")
+        .map(|(_, _, v)| v["ddl"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        ddl,
+        [
+            "ALTER TABLE t ADD COLUMN w VARCHAR(10) DEFAULT 'x'",
+            "ALTER TABLE t DROP COLUMN v"
+        ],
+        "schema change events"
+    );
+}

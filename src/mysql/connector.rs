@@ -32,9 +32,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::catalog::{self, quote_ident};
 use super::handshake::{self, Flavor, MariaDbDump, MariaDbStart};
+use super::history::{FileSchemaHistory, GtidOrder, HistoryError};
 use super::mapping;
 use super::position::MySqlPosition;
 use super::schema::Schema;
+use super::schema::TableChange;
 use super::source::{CapturedTable, EventAt, EventError, EventSource, Gtids, SourceFields};
 use crate::connect::{Record, Value};
 use crate::envelope::{ChangeEvent, Clock, HeartbeatTopic, Op};
@@ -89,6 +91,8 @@ pub enum ConnectorError {
     BadOffset { gtids: String },
     #[error(transparent)]
     Event(#[from] EventError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
     #[error("snapshot of table {table} failed: {reason}")]
     SnapshotRow { table: String, reason: String },
     #[error(transparent)]
@@ -146,9 +150,9 @@ impl ConnectorError {
                 mysql_class(source)
             }
             ConnectorError::Closed { .. } => ErrorClass::Transient,
-            ConnectorError::Prerequisite(_) | ConnectorError::BadOffset { .. } => {
-                ErrorClass::Config
-            }
+            ConnectorError::Prerequisite(_)
+            | ConnectorError::BadOffset { .. }
+            | ConnectorError::History(_) => ErrorClass::Config,
             ConnectorError::Decode { .. }
             | ConnectorError::Event(_)
             | ConnectorError::SnapshotRow { .. } => ErrorClass::Definite,
@@ -464,32 +468,66 @@ async fn load_schema(
     conn: &mut Conn,
     schema: &mut Schema,
     tables: &[(String, String)],
-) -> Result<(), ConnectorError> {
+) -> Result<Vec<SchemaStatement>, ConnectorError> {
+    let mut statements = Vec::with_capacity(tables.len());
     for (db, table) in tables {
-        load_table(conn, schema, db, table).await?;
+        statements.extend(load_table(conn, schema, db, table).await?);
     }
-    Ok(())
+    Ok(statements)
 }
+
+/// A `SHOW CREATE TABLE` applied to the schema: (database, ddl, what it changed).
+type SchemaStatement = (String, String, Vec<TableChange>);
 
 async fn load_table(
     conn: &mut Conn,
     schema: &mut Schema,
     db: &str,
     table: &str,
-) -> Result<(), ConnectorError> {
+) -> Result<Option<SchemaStatement>, ConnectorError> {
     let ddl = catalog::show_create_table(conn, db, table)
         .await
         .map_err(sql_err(format!("SHOW CREATE TABLE {db}.{table}")))?;
-    if let Err(e) = schema.apply(db, &ddl) {
-        tracing::warn!(table = %format!("{db}.{table}"), error = %e, "cannot parse SHOW CREATE TABLE; reading the table from information_schema");
+    match schema.apply(db, &ddl) {
+        Ok(changes) => return Ok(Some((db.to_owned(), ddl, changes))),
+        Err(e) => {
+            tracing::warn!(table = %format!("{db}.{table}"), error = %e, "cannot parse SHOW CREATE TABLE; reading the table from information_schema");
+        }
     }
     if schema.table(db, table).is_none() {
         if let Some(def) = catalog::load_table_def(conn, db, table)
             .await
             .map_err(sql_err(format!("reading the columns of {db}.{table}")))?
         {
-            schema.insert_table(def);
+            let def = schema.insert_table(def);
+            return Ok(Some((db.to_owned(), ddl, vec![TableChange::Create(def)])));
         }
+    }
+    Ok(None)
+}
+
+/// Record the schema read from the server at `position` in the history.
+fn record_schema(
+    history: Option<&mut FileSchemaHistory>,
+    config: &MySqlConnectorConfig,
+    position: &MySqlPosition,
+    statements: &[SchemaStatement],
+) -> Result<(), ConnectorError> {
+    let Some(history) = history else {
+        return Ok(());
+    };
+    for (db, ddl, changes) in statements {
+        history.record(&super::history::HistoryRecord {
+            server: config.topic_prefix.clone(),
+            position: crate::pipeline::Position::to_offset(&MySqlPosition {
+                snapshot: None,
+                ..position.clone()
+            }),
+            ts_ms: Clock::now().ms(),
+            database_name: db.clone(),
+            ddl: ddl.clone(),
+            table_changes: changes.clone(),
+        })?;
     }
     Ok(())
 }
@@ -526,16 +564,54 @@ async fn stream_once<S: Sink>(
         .map_err(sql_err("listing the captured tables"))?;
     let mut schema = Schema::new();
     let mut resume = resume;
+    let history_path = config.schema_history_file.clone();
+    if config.snapshot_mode == MySqlSnapshotMode::Recovery && first_attempt {
+        // Rebuild the history from the server's current schemas.
+        if let Some(path) = &history_path {
+            if path.exists() {
+                std::fs::write(path, b"").map_err(|source| {
+                    ConnectorError::History(HistoryError::Io {
+                        path: path.clone(),
+                        action: "emptying for snapshot.mode=recovery",
+                        source,
+                    })
+                })?;
+            }
+        }
+    }
+    let mut history = match &history_path {
+        Some(path) => Some(FileSchemaHistory::open(path)?),
+        None => None,
+    };
+    let mut recovered = false;
+    if let (Some(path), Some(p)) = (&history_path, &resume) {
+        if p.snapshot.is_none() && FileSchemaHistory::exists(path)? {
+            let r = FileSchemaHistory::recover(
+                path,
+                &crate::pipeline::Position::to_offset(p),
+                &GtidOrder,
+            )?;
+            tracing::info!(
+                replayed = r.replayed,
+                after_offset = r.after_offset,
+                "schema history recovered"
+            );
+            schema = r.schema;
+            recovered = true;
+        }
+    }
     if config.snapshot_mode == MySqlSnapshotMode::WhenNeeded {
         if let Some(p) = &resume {
             if !binlog_still_there(&mut conn, &info, p).await? {
                 tracing::warn!(position = %crate::pipeline::Position::describe(p), "the stored binlog position is gone from the server; snapshot.mode=when_needed takes a new snapshot");
                 resume = None;
+                recovered = false;
+                schema = Schema::new();
             }
         }
     }
     let start = if wants_snapshot(config, resume.as_ref(), first_attempt) {
-        let Some(start) = snapshot(
+        let Some((start, statements)) = snapshot(
             config,
             &info,
             pipeline,
@@ -548,6 +624,7 @@ async fn stream_once<S: Sink>(
         else {
             return Ok(());
         };
+        record_schema(history.as_mut(), config, &start, &statements)?;
         if config.snapshot_mode == MySqlSnapshotMode::InitialOnly {
             pipeline.drain().await?;
             pipeline.commit().await?;
@@ -556,18 +633,22 @@ async fn stream_once<S: Sink>(
         }
         start
     } else {
-        load_schema(&mut conn, &mut schema, &tables).await?;
-        match resume {
+        let start = match resume {
             Some(p) => p,
             None => {
                 let p = current_position(&mut conn, &info).await?;
                 pipeline.set_position(p.clone());
                 p
             }
+        };
+        if !recovered {
+            let statements = load_schema(&mut conn, &mut schema, &tables).await?;
+            record_schema(history.as_mut(), config, &start, &statements)?;
         }
+        start
     };
     stream(
-        config, &info, conn, pipeline, settings, shutdown, start, schema,
+        config, &info, conn, pipeline, settings, shutdown, start, schema, history,
     )
     .await
 }
@@ -607,7 +688,7 @@ async fn snapshot<S: Sink>(
     tables: &[(String, String)],
     resume: Option<&MySqlPosition>,
     schema: &mut Schema,
-) -> Result<Option<MySqlPosition>, ConnectorError> {
+) -> Result<Option<(MySqlPosition, Vec<SchemaStatement>)>, ConnectorError> {
     let mut conn = connect(config).await?;
     // Global read lock only while the position and the schemas are read (minimal).
     let lock = !matches!(config.snapshot_locking_mode, MySqlSnapshotLockingMode::None);
@@ -627,7 +708,7 @@ async fn snapshot<S: Sink>(
         .await
         .map_err(sql_err("starting the consistent snapshot"))?;
     let here = current_position(&mut conn, info).await?;
-    load_schema(&mut conn, schema, tables).await?;
+    let statements = load_schema(&mut conn, schema, tables).await?;
     if locked && config.snapshot_locking_mode != MySqlSnapshotLockingMode::Extended {
         conn.query_drop("UNLOCK TABLES")
             .await
@@ -763,7 +844,7 @@ async fn snapshot<S: Sink>(
     pipeline.drain().await?;
     pipeline.commit().await?;
     tracing::info!(tables = table_names.len(), "snapshot complete");
-    Ok(Some(done))
+    Ok(Some((done, statements)))
 }
 
 async fn emit_snapshot<S: Sink>(
@@ -984,12 +1065,14 @@ async fn stream<S: Sink>(
     shutdown: &CancellationToken,
     start: MySqlPosition,
     schema: Schema,
+    history: Option<FileSchemaHistory>,
 ) -> Result<(), ConnectorError> {
     let gtids = gtids_of(&start, info.flavor)?;
     let dump_conn = connect(config).await?;
     let mut binlog = open_stream(config, info, dump_conn, &start).await?;
     tracing::info!(position = %crate::pipeline::Position::describe(&start), server_id = config.database_server_id, "binlog streaming started");
-    let mut source = EventSource::new(config.clone(), schema, start.clone(), gtids);
+    let mut source =
+        EventSource::new(config.clone(), schema, start.clone(), gtids).with_history(history);
     let mut state = StreamState {
         checksum: info.checksum,
         records: Vec::with_capacity(16),
@@ -1151,13 +1234,14 @@ async fn handle_event<S: Sink>(
         Some(EventData::QueryEvent(q)) => {
             let schema = q.schema().into_owned();
             let query = q.query().into_owned();
-            if let Some(end) = source.query(&schema, &query, q.thread_id(), at, &mut state.records)
+            if let Some(end) =
+                source.query(&schema, &query, q.thread_id(), at, &mut state.records)?
             {
                 flush_records(state, pipeline, Some(end)).await?;
             }
         }
         Some(EventData::XidEvent(_)) => {
-            let end = source.commit(at, &mut state.records);
+            let end = source.commit(at, &mut state.records)?;
             flush_records(state, pipeline, end).await?;
         }
         Some(EventData::TableMapEvent(tme)) => {
@@ -1263,13 +1347,14 @@ async fn handle_inner<S: Sink>(
         Ok(Some(EventData::QueryEvent(q))) => {
             let schema = q.schema().into_owned();
             let query = q.query().into_owned();
-            if let Some(end) = source.query(&schema, &query, q.thread_id(), at, &mut state.records)
+            if let Some(end) =
+                source.query(&schema, &query, q.thread_id(), at, &mut state.records)?
             {
                 flush_records(state, pipeline, Some(end)).await?;
             }
         }
         Ok(Some(EventData::XidEvent(_))) => {
-            let end = source.commit(at, &mut state.records);
+            let end = source.commit(at, &mut state.records)?;
             flush_records(state, pipeline, end).await?;
         }
         Ok(_) => {}

@@ -96,6 +96,76 @@ impl ColumnDef {
     pub fn is_character(&self) -> bool {
         is_character_type(&self.type_name)
     }
+
+    /// Debezium's `typeName` / `typeExpression`: the base type with ` UNSIGNED`.
+    pub fn debezium_type_name(&self) -> String {
+        if self.unsigned {
+            format!("{} UNSIGNED", self.type_name)
+        } else {
+            self.type_name.clone()
+        }
+    }
+
+    /// Debezium's `hasDefaultValue`: an explicit default, or the implicit `DEFAULT NULL` of a
+    /// nullable column.
+    pub fn has_default(&self) -> bool {
+        self.default.is_some() || self.nullable
+    }
+
+    /// The `java.sql.Types` code Debezium's MySQL DDL parser gives this type (`jdbcType`).
+    pub fn jdbc_type(&self) -> i32 {
+        // java.sql.Types
+        const BIT: i32 = -7;
+        const SMALLINT: i32 = 5;
+        const INTEGER: i32 = 4;
+        const BIGINT: i32 = -5;
+        const FLOAT: i32 = 6;
+        const DOUBLE: i32 = 8;
+        const DECIMAL: i32 = 3;
+        const CHAR: i32 = 1;
+        const VARCHAR: i32 = 12;
+        const BINARY: i32 = -2;
+        const VARBINARY: i32 = -3;
+        const BLOB: i32 = 2004;
+        const DATE: i32 = 91;
+        const TIME: i32 = 92;
+        const TIMESTAMP: i32 = 93;
+        const TIMESTAMP_WITH_TIMEZONE: i32 = 2014;
+        const BOOLEAN: i32 = 16;
+        const OTHER: i32 = 1111;
+        match self.type_name.as_str() {
+            "BIT" => BIT,
+            "TINYINT" | "SMALLINT" => SMALLINT,
+            "MEDIUMINT" | "INT" | "YEAR" => INTEGER,
+            "BIGINT" => BIGINT,
+            "FLOAT" => FLOAT,
+            "DOUBLE" => DOUBLE,
+            "DECIMAL" => DECIMAL,
+            "BOOLEAN" => BOOLEAN,
+            "CHAR" | "ENUM" | "SET" => CHAR,
+            "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT" => VARCHAR,
+            "BINARY" => BINARY,
+            "VARBINARY" => VARBINARY,
+            "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" => BLOB,
+            "DATE" => DATE,
+            "TIME" => TIME,
+            "DATETIME" => TIMESTAMP,
+            "TIMESTAMP" => TIMESTAMP_WITH_TIMEZONE,
+            _ => OTHER,
+        }
+    }
+}
+
+impl TableDef {
+    /// Debezium's table id text: `"db"."table"`.
+    pub fn debezium_id(&self) -> String {
+        debezium_id(&self.database, &self.name)
+    }
+}
+
+/// `"db"."table"`, as Debezium's `TableId.toDoubleQuotedString()`.
+pub fn debezium_id(database: &str, table: &str) -> String {
+    format!("\"{database}\".\"{table}\"")
 }
 
 /// What one DDL statement did to the tables.
@@ -165,23 +235,47 @@ impl Schema {
             statement: excerpt(ddl),
             default_db,
         };
-        let statements = match Parser::parse_sql(&MySqlDialect {}, &cleaned) {
-            Ok(statements) => statements,
-            Err(source) => {
-                return match fallback::apply(self, &mut ctx, kind, &cleaned) {
-                    Some(result) => result,
-                    None => Err(DdlError::Parse {
-                        statement: ctx.statement,
-                        source,
-                    }),
+        match kind {
+            Kind::Other => Ok(Vec::new()),
+            Kind::CreateTable => {
+                let (sql, tail) = mariadb::create_table(&ctx, &cleaned)?;
+                let statement = parse_one(&ctx, &sql)?;
+                match statement {
+                    Statement::CreateTable(create) => self.create_table(&ctx, create, tail),
+                    _ => Ok(Vec::new()),
                 }
             }
-        };
-        let mut changes = Vec::new();
-        for statement in statements {
-            changes.extend(self.apply_statement(&mut ctx, statement)?);
+            Kind::AlterTable => mariadb::alter_table(self, &ctx, &cleaned),
+            Kind::AlterDatabase => {
+                mariadb::alter_database(self, &ctx, &cleaned);
+                Ok(Vec::new())
+            }
+            Kind::DropTable
+            | Kind::RenameTable
+            | Kind::Truncate
+            | Kind::CreateDatabase
+            | Kind::DropDatabase
+            | Kind::Use => {
+                let statements =
+                    Parser::parse_sql(&MySqlDialect {}, &cleaned).map_err(|source| {
+                        DdlError::Parse {
+                            statement: ctx.statement.clone(),
+                            source,
+                        }
+                    })?;
+                let mut changes = Vec::new();
+                for statement in statements {
+                    changes.extend(self.apply_statement(&mut ctx, statement)?);
+                }
+                Ok(changes)
+            }
         }
-        Ok(changes)
+    }
+
+    /// Whether `sql` is a statement [`Schema::apply`] acts on (table or database DDL, `USE`):
+    /// the statements the schema history records. Cheap; does not parse the statement.
+    pub fn is_schema_statement(sql: &str) -> bool {
+        classify(&clean_sql(sql)) != Kind::Other
     }
 
     pub fn table(&self, database: &str, table: &str) -> Option<&Arc<TableDef>> {
@@ -195,6 +289,11 @@ impl Schema {
     /// Known database names (from `CREATE DATABASE` or from tables created in them).
     pub fn databases(&self) -> impl Iterator<Item = &str> {
         self.databases.keys().map(String::as_str)
+    }
+
+    /// Forget a table; returns it if it was known.
+    pub fn remove_table(&mut self, database: &str, table: &str) -> Option<Arc<TableDef>> {
+        self.databases.get_mut(database)?.tables.remove(table)
     }
 
     /// Put a table in place as it is (e.g. read from the server at snapshot time).
@@ -214,7 +313,9 @@ impl Schema {
         statement: Statement,
     ) -> Result<Vec<TableChange>, DdlError> {
         match statement {
-            Statement::CreateTable(create) => self.create_table(ctx, create),
+            Statement::CreateTable(create) => {
+                self.create_table(ctx, create, TableOptions::default())
+            }
             Statement::AlterTable(alter) => {
                 let (db, name) = ctx.qualify(&alter.name)?;
                 self.alter_table(ctx, &db, &name, alter.operations)
@@ -324,6 +425,7 @@ impl Schema {
         &mut self,
         ctx: &Ctx,
         create: sqlparser::ast::CreateTable,
+        tail: TableOptions,
     ) -> Result<Vec<TableChange>, DdlError> {
         if create.temporary {
             return Ok(Vec::new());
@@ -366,7 +468,7 @@ impl Schema {
             charset: None,
         };
         let options = table_options(&create.table_options);
-        table.charset = options.charset.or(database_charset);
+        table.charset = tail.charset.or(options.charset).or(database_charset);
         for column in &create.columns {
             let def = column_def(
                 ctx,
@@ -558,7 +660,7 @@ fn finish_table(ctx: &Ctx, table: &mut TableDef) -> Result<(), DdlError> {
 }
 
 /// Options of CREATE TABLE / ALTER TABLE that matter here.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct TableOptions {
     charset: Option<String>,
 }
@@ -619,19 +721,47 @@ fn charset_of_collation(collation: &str) -> String {
     normalize_charset(lower.split('_').next().unwrap_or(&lower))
 }
 
+/// Types with a character set. JSON is not one: MySQL stores it binary, and MariaDB's
+/// JSON is always `LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`, whatever the table's.
 fn is_character_type(type_name: &str) -> bool {
     matches!(
         type_name,
-        "CHAR"
-            | "VARCHAR"
-            | "TINYTEXT"
-            | "TEXT"
-            | "MEDIUMTEXT"
-            | "LONGTEXT"
-            | "ENUM"
-            | "SET"
-            | "JSON"
+        "CHAR" | "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET"
     )
+}
+
+/// Longest character of a character set, in bytes (`SHOW CHARACTER SET`'s Maxlen), for the
+/// sets whose width decides `CONVERT TO CHARACTER SET`'s TEXT promotion.
+fn charset_max_bytes(charset: &str) -> Option<u64> {
+    Some(match charset {
+        "ucs2" | "big5" | "gbk" | "sjis" | "cp932" | "euckr" | "gb2312" => 2,
+        "utf8mb3" | "ujis" | "eucjpms" => 3,
+        "utf8mb4" | "utf16" | "utf16le" | "utf32" | "gb18030" => 4,
+        "latin1" | "latin2" | "latin5" | "latin7" | "ascii" | "binary" | "cp1250" | "cp1251"
+        | "cp1256" | "cp1257" | "cp850" | "cp852" | "cp866" | "dec8" | "greek" | "hebrew"
+        | "hp8" | "keybcs2" | "koi8r" | "koi8u" | "macce" | "macroman" | "swe7" | "tis620"
+        | "armscii8" | "geostd8" => 1,
+        _ => return None,
+    })
+}
+
+/// `CONVERT TO CHARACTER SET` turns a TEXT column into the smallest TEXT type that holds as
+/// many characters in the new character set as it held in the old one.
+pub(crate) fn converted_text_type(type_name: &str, from: &str, to: &str) -> Option<&'static str> {
+    const TEXTS: [(&str, u64); 4] = [
+        ("TINYTEXT", 255),
+        ("TEXT", 65_535),
+        ("MEDIUMTEXT", 16_777_215),
+        ("LONGTEXT", 4_294_967_295),
+    ];
+    let (old, new) = (charset_max_bytes(from)?, charset_max_bytes(to)?);
+    let bytes = TEXTS.iter().find(|(t, _)| *t == type_name)?.1;
+    let needed = bytes / old * new;
+    TEXTS
+        .iter()
+        .find(|(_, cap)| *cap >= needed)
+        .map(|(t, _)| *t)
+        .filter(|t| *t != type_name && new > old)
 }
 
 /// Apply one ALTER TABLE clause.
@@ -736,14 +866,15 @@ fn alter_op(ctx: &Ctx, table: &mut TableDef, op: AlterTableOperation) -> Result<
                 | AlterColumnOperation::GenericOptions { .. } => {}
             }
         }
-        AlterTableOperation::AddConstraint { constraint, .. } => {
-            if let TableConstraint::PrimaryKey(pk) = constraint {
-                table.primary_key = pk
-                    .columns
-                    .iter()
-                    .map(|c| index_column_name(&c.column.expr))
-                    .collect();
-            }
+        AlterTableOperation::AddConstraint {
+            constraint: TableConstraint::PrimaryKey(pk),
+            ..
+        } => {
+            table.primary_key = pk
+                .columns
+                .iter()
+                .map(|c| index_column_name(&c.column.expr))
+                .collect();
         }
         AlterTableOperation::DropPrimaryKey { .. } => table.primary_key.clear(),
         AlterTableOperation::RenameTable { table_name } => {
@@ -914,6 +1045,9 @@ fn column_def<'a>(
 fn ty_charset(data_type: &DataType) -> Option<String> {
     match data_type {
         DataType::Nvarchar(_) => Some("utf8mb3".into()),
+        DataType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("NCHAR") => {
+            Some("utf8mb3".into())
+        }
         DataType::Collate(inner, collation) => {
             ty_charset(inner).or_else(|| Some(charset_of_collation(&collation.to_string())))
         }
@@ -929,8 +1063,9 @@ fn default_text(expr: &Expr) -> Option<String> {
             Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
             Value::Boolean(b) => Some(if *b { "1" } else { "0" }.into()),
             Value::HexStringLiteral(h) => Some(format!("0x{h}")),
+            // b'101', as the server shows a BIT default
             Value::SingleQuotedByteStringLiteral(b) | Value::DoubleQuotedByteStringLiteral(b) => {
-                Some(b.clone())
+                Some(format!("b'{b}'"))
             }
             other => Some(other.to_string()),
         },
@@ -1323,70 +1458,23 @@ fn excerpt(sql: &str) -> String {
     }
 }
 
-/// Statement forms MariaDB accepts that the parser does not, handled directly.
-mod fallback {
-    use super::*;
-
-    /// `Some` when this module handled the statement, `None` to report the parse error.
-    pub(super) fn apply(
-        _schema: &mut Schema,
-        _ctx: &mut Ctx,
-        _kind: Kind,
-        _sql: &str,
-    ) -> Option<Result<Vec<TableChange>, DdlError>> {
-        None
+/// Parse exactly one statement with sqlparser's MySQL dialect.
+fn parse_one(ctx: &Ctx, sql: &str) -> Result<Statement, DdlError> {
+    let mut statements =
+        Parser::parse_sql(&MySqlDialect {}, sql).map_err(|source| DdlError::Parse {
+            statement: ctx.statement.clone(),
+            source,
+        })?;
+    match statements.len() {
+        1 => Ok(statements.remove(0)),
+        n => Err(DdlError::Unsupported {
+            statement: ctx.statement.clone(),
+            what: format!("expected one statement, found {n}"),
+        }),
     }
 }
+
+mod mariadb;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn apply(schema: &mut Schema, sql: &str) -> Vec<TableChange> {
-        match schema.apply("shop", sql) {
-            Ok(changes) => changes,
-            Err(e) => panic!("{sql}: {e} ({:?})", std::error::Error::source(&e)),
-        }
-    }
-
-    fn table<'a>(schema: &'a Schema, name: &str) -> &'a TableDef {
-        schema
-            .table("shop", name)
-            .unwrap_or_else(|| panic!("no table {name}"))
-    }
-
-    #[test]
-    fn create_table_basic() {
-        let mut s = Schema::new();
-        let changes = apply(
-            &mut s,
-            "CREATE TABLE customers (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
-             name VARCHAR(255) NOT NULL DEFAULT 'x', price DECIMAL(10,2) UNSIGNED, \
-             created TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) DEFAULT CHARSET=utf8mb4",
-        );
-        assert_eq!(changes.len(), 1);
-        let t = table(&s, "customers");
-        assert_eq!(t.primary_key, vec!["id"]);
-        assert_eq!(t.charset.as_deref(), Some("utf8mb4"));
-        let id = &t.columns[0];
-        assert_eq!(
-            (id.type_name.as_str(), id.nullable, id.auto_increment),
-            ("INT", false, true)
-        );
-        let name = &t.columns[1];
-        assert_eq!(name.type_name, "VARCHAR");
-        assert_eq!(name.length, Some(255));
-        assert_eq!(name.default.as_deref(), Some("x"));
-        assert_eq!(name.charset.as_deref(), Some("utf8mb4"));
-        let price = &t.columns[2];
-        assert_eq!(
-            (price.length, price.scale, price.unsigned),
-            (Some(10), Some(2), true)
-        );
-        let created = &t.columns[3];
-        assert_eq!(created.type_name, "TIMESTAMP");
-        assert_eq!(created.length, Some(3));
-        assert_eq!(created.default.as_deref(), Some("CURRENT_TIMESTAMP"));
-        assert_eq!(created.position, 4);
-    }
-}
+mod tests;

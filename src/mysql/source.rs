@@ -19,11 +19,14 @@ use sluice_config::{EventProcessingFailureHandlingMode, MySqlConnectorConfig, Op
 use sluice_decoders::binlog::mariadb::{Gtid as MariaGtid, GtidPosition};
 use sluice_decoders::binlog::mysql::{GtidSet, Uuid};
 
+use super::history::{FileSchemaHistory, HistoryError, HistoryRecord};
 use super::mapping::{self, Kind, Modes, Raw};
 use super::position::MySqlPosition;
-use super::schema::{Schema, TableDef};
+use super::schema::{Schema, TableChange, TableDef};
+use super::schema_change::SchemaChangeTopic;
 use crate::connect::{Field, Record, Schema as ConnectSchema, SchemaType, Value};
 use crate::envelope::{ChangeEvent, Clock, Op, TableSchema, TransactionTopic, TxBlock};
+use crate::pipeline::Position as _;
 
 /// A problem with one event's data.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,8 @@ pub enum EventError {
         binlog: usize,
         known: usize,
     },
+    #[error(transparent)]
+    History(#[from] HistoryError),
     #[error("table {table} at {file}:{pos} is not in the schema history: set inconsistent.schema.handling.mode=warn to skip its events or rebuild the history with snapshot.mode=recovery")]
     UnknownTable {
         table: String,
@@ -278,6 +283,12 @@ pub struct EventSource {
     query: Option<String>,
     /// Tables with a definition that the stream has to look up (no history for them).
     pub missing: Vec<(String, String)>,
+    /// `schema.history.internal.file.filename`: every applied DDL statement, durably.
+    history: Option<FileSchemaHistory>,
+    /// `include.schema.changes`: schema change events on `<topic.prefix>`.
+    schema_topic: Option<SchemaChangeTopic>,
+    /// DDL applied in the open transaction, recorded when it ends: (database, ddl, changes).
+    pending_ddl: Vec<(String, String, Vec<TableChange>)>,
 }
 
 impl EventSource {
@@ -315,8 +326,74 @@ impl EventSource {
             },
             query: None,
             missing: Vec::new(),
+            history: None,
+            schema_topic: None,
+            pending_ddl: Vec::new(),
             config,
         }
+    }
+
+    /// Record applied DDL in `history` and publish schema change events (when
+    /// `include.schema.changes`).
+    pub fn with_history(mut self, history: Option<FileSchemaHistory>) -> EventSource {
+        self.history = history;
+        if self.config.include_schema_changes {
+            self.schema_topic = Some(SchemaChangeTopic::new(
+                &self.config.topic_prefix,
+                self.config.flavor.connector_name(),
+                self.source_schema.clone(),
+            ));
+        }
+        self
+    }
+
+    /// Take the history back (to record the snapshot's schema before streaming).
+    pub fn history_mut(&mut self) -> Option<&mut FileSchemaHistory> {
+        self.history.as_mut()
+    }
+
+    /// Record one DDL statement applied at `position` and append its schema change
+    /// events to `out`.
+    pub fn record_ddl(
+        &mut self,
+        position: &MySqlPosition,
+        database: &str,
+        ddl: &str,
+        changes: &[TableChange],
+        source: Option<Value>,
+        out: &mut Vec<Record>,
+    ) -> Result<(), EventError> {
+        let ts_ms = position.ts_sec * 1000;
+        if let Some(history) = self.history.as_mut() {
+            history.record(&HistoryRecord {
+                server: self.config.topic_prefix.clone(),
+                position: position.to_offset(),
+                ts_ms,
+                database_name: database.to_owned(),
+                ddl: ddl.to_owned(),
+                table_changes: changes.to_vec(),
+            })?;
+        }
+        let captured = database.is_empty() || self.config.include_database(database);
+        if let (Some(topic), true) = (&self.schema_topic, captured) {
+            let source = source.unwrap_or_else(|| {
+                self.info.value(&SourceFields {
+                    snapshot: "false",
+                    ts_ms,
+                    db: database,
+                    table: None,
+                    server_id: position.server_id,
+                    gtid: None,
+                    file: &position.file,
+                    pos: position.pos,
+                    row: 0,
+                    thread: None,
+                    query: None,
+                })
+            });
+            out.extend(topic.records(&source, ts_ms, database, ddl, changes));
+        }
+        Ok(())
     }
 
     pub fn source_schema(&self) -> &Arc<ConnectSchema> {
@@ -436,23 +513,28 @@ impl EventSource {
         thread: u32,
         at: EventAt,
         out: &mut Vec<Record>,
-    ) -> Option<MySqlPosition> {
+    ) -> Result<Option<MySqlPosition>, EventError> {
         let trimmed = sql.trim();
         if trimmed.eq_ignore_ascii_case("BEGIN") {
             if let Some(tx) = self.tx.as_mut() {
                 // MariaDB sends GTID (not standalone) then, for old clients, BEGIN.
                 tx.thread = Some(i64::from(thread));
-                return None;
+                return Ok(None);
             }
             let (gtid, start) = match self.pending_gtid.take() {
                 Some((g, p)) => (Some(g), p),
                 None => (None, self.anonymous_start.take().unwrap_or(at.pos)),
             };
             self.begin(gtid, false, Some(i64::from(thread)), start, at);
-            return None;
+            return Ok(None);
         }
         if trimmed.eq_ignore_ascii_case("COMMIT") || trimmed.eq_ignore_ascii_case("ROLLBACK") {
             return self.commit(at, out);
+        }
+        if !Schema::is_schema_statement(trimmed) {
+            // DML written as a statement (a non-transactional engine), SAVEPOINT, ...:
+            // nothing for the schema.
+            return Ok(None);
         }
         // A statement of its own (DDL), inside a standalone GTID group or alone.
         if self.tx.is_none() {
@@ -474,15 +556,17 @@ impl EventSource {
         if standalone {
             self.commit(at, out)
         } else {
-            None
+            Ok(None)
         }
     }
 
     fn ddl(&mut self, database: &str, sql: &str, at: EventAt, out: &mut Vec<Record>) {
         match self.schema.apply(database, sql) {
             Ok(changes) => {
+                self.pending_ddl
+                    .push((database.to_owned(), sql.to_owned(), changes.clone()));
                 for change in changes {
-                    if let super::schema::TableChange::Truncate { database, table } = change {
+                    if let TableChange::Truncate { database, table } = change {
                         if self.config.skipped_operations.skips(Operation::Truncate) {
                             continue;
                         }
@@ -500,7 +584,11 @@ impl EventSource {
     }
 
     /// XID (or COMMIT): the transaction is complete.
-    pub fn commit(&mut self, at: EventAt, out: &mut Vec<Record>) -> Option<MySqlPosition> {
+    pub fn commit(
+        &mut self,
+        at: EventAt,
+        out: &mut Vec<Record>,
+    ) -> Result<Option<MySqlPosition>, EventError> {
         let tx = self.tx.take();
         if let Some(tx) = &tx {
             if tx.begun {
@@ -535,7 +623,29 @@ impl EventSource {
             server_id: at.server_id,
             snapshot: None,
         };
-        Some(self.position.clone())
+        // The DDL is durable in the history before the offset after it can be committed.
+        let position = self.position.clone();
+        for (database, ddl, changes) in std::mem::take(&mut self.pending_ddl) {
+            let source = self.info.value(&SourceFields {
+                snapshot: "false",
+                ts_ms: position.ts_sec * 1000,
+                db: &database,
+                table: None,
+                server_id: at.server_id,
+                gtid: tx
+                    .as_ref()
+                    .and_then(|t| t.gtid.as_ref())
+                    .map(TxGtid::text)
+                    .as_deref(),
+                file: &position.file,
+                pos: at.pos,
+                row: 0,
+                thread: tx.as_ref().and_then(|t| t.thread),
+                query: None,
+            });
+            self.record_ddl(&position, &database, &ddl, &changes, Some(source), out)?;
+        }
+        Ok(Some(position))
     }
 
     pub fn table_map(&mut self, tme: TableMapEvent<'static>) {
