@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::error::{ConfigErrors, KeyError, Warning};
-use crate::mysql::{mysql_flavor_of_class, MySqlConnectorConfig, MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS};
+use crate::mysql::{
+    mysql_flavor_of_class, MySqlConnectorConfig, MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS,
+};
 use crate::postgres::{is_postgres_class, PostgresConnectorConfig, POSTGRES_CONNECTOR_CLASS};
 
 /// `connector.class` values Sluice can run, fully qualified.
@@ -15,6 +17,7 @@ pub const SUPPORTED_CONNECTOR_CLASSES: &[&str] = &[
 
 /// A parsed connector config of any supported kind.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per connector; boxing buys nothing
 pub enum ConnectorConfig {
     /// `io.debezium.connector.postgresql.PostgresConnector`.
     Postgres(PostgresConnectorConfig),

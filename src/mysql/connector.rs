@@ -61,7 +61,7 @@ pub enum ConnectorError {
         addr: String,
         user: String,
         #[source]
-        source: mysql_async::Error,
+        source: Box<mysql_async::Error>,
     },
     #[error("{0}")]
     Prerequisite(String),
@@ -69,15 +69,15 @@ pub enum ConnectorError {
     Sql {
         what: String,
         #[source]
-        source: mysql_async::Error,
+        source: Box<mysql_async::Error>,
     },
     #[error(transparent)]
-    Handshake(#[from] handshake::HandshakeError),
+    Handshake(Box<handshake::HandshakeError>),
     #[error("reading the binlog failed at {position}{}", stream_fix(.source))]
     Stream {
         position: String,
         #[source]
-        source: mysql_async::Error,
+        source: Box<mysql_async::Error>,
     },
     #[error("the binlog stream ended at {position}: the server closed the connection")]
     Closed { position: String },
@@ -97,6 +97,12 @@ pub enum ConnectorError {
     SnapshotRow { table: String, reason: String },
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+}
+
+impl From<handshake::HandshakeError> for ConnectorError {
+    fn from(e: handshake::HandshakeError) -> Self {
+        ConnectorError::Handshake(Box::new(e))
+    }
 }
 
 fn connect_fix(source: &mysql_async::Error) -> &'static str {
@@ -145,10 +151,10 @@ impl ConnectorError {
             ConnectorError::Connect { source, .. }
             | ConnectorError::Sql { source, .. }
             | ConnectorError::Stream { source, .. } => mysql_class(source),
-            ConnectorError::Handshake(handshake::HandshakeError::Statement { source, .. })
-            | ConnectorError::Handshake(handshake::HandshakeError::Dump { source, .. }) => {
-                mysql_class(source)
-            }
+            ConnectorError::Handshake(h) => match h.as_ref() {
+                handshake::HandshakeError::Statement { source, .. }
+                | handshake::HandshakeError::Dump { source, .. } => mysql_class(source),
+            },
             ConnectorError::Closed { .. } => ErrorClass::Transient,
             ConnectorError::Prerequisite(_)
             | ConnectorError::BadOffset { .. }
@@ -275,11 +281,11 @@ pub fn opts(config: &MySqlConnectorConfig) -> Opts {
 async fn connect(config: &MySqlConnectorConfig) -> Result<Conn, ConnectorError> {
     let timeout = Duration::from_millis(config.connect_timeout_ms);
     let addr = format!("{}:{}", config.database_hostname, config.database_port);
-    let err = |source| ConnectorError::Connect {
+    let err = |source: mysql_async::Error| ConnectorError::Connect {
         flavor: flavor_name(config),
         addr: addr.clone(),
         user: config.database_user.clone(),
-        source,
+        source: Box::new(source),
     };
     match tokio::time::timeout(timeout, Conn::new(opts(config))).await {
         Ok(result) => result.map_err(err),
@@ -294,7 +300,10 @@ async fn connect(config: &MySqlConnectorConfig) -> Result<Conn, ConnectorError> 
 
 fn sql_err(what: impl Into<String>) -> impl FnOnce(mysql_async::Error) -> ConnectorError {
     let what = what.into();
-    move |source| ConnectorError::Sql { what, source }
+    move |source| ConnectorError::Sql {
+        what,
+        source: Box::new(source),
+    }
 }
 
 /// What the server is and how its binlog is set up.
@@ -313,7 +322,13 @@ pub async fn check_prerequisites(
 ) -> Result<ServerInfo, ConnectorError> {
     let (flavor, version) = handshake::detect_flavor(conn).await?;
     let addr = format!("{}:{}", config.database_hostname, config.database_port);
-    let settings: Option<(Option<String>, Option<String>, Option<String>, Option<String>)> = conn
+    type Settings = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let settings: Option<Settings> = conn
         .query_first(
             "SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image, @@global.binlog_checksum",
         )
@@ -348,7 +363,7 @@ pub async fn check_prerequisites(
             ))),
             _ => Err(ConnectorError::Sql {
                 what: "reading the binlog position".into(),
-                source,
+                source: Box::new(source),
             }),
         };
     }
@@ -475,6 +490,9 @@ async fn load_schema(
     }
     Ok(statements)
 }
+
+/// Key column values of a snapshot row as text (resumable snapshot state).
+type KeyText = Option<Vec<Option<String>>>;
 
 /// A `SHOW CREATE TABLE` applied to the schema: (database, ddl, what it changed).
 type SchemaStatement = (String, String, Vec<TableChange>);
@@ -674,7 +692,7 @@ async fn binlog_still_there(
         .await
         .map_err(sql_err("listing the binary logs (SHOW BINARY LOGS)"))?;
     let names: Vec<String> = files.iter().filter_map(|r| r.get(0)).collect();
-    Ok(names.iter().any(|n| *n == position.file))
+    Ok(names.contains(&position.file))
 }
 
 /// The initial snapshot: consistent with the binlog position it returns. `None` when
@@ -752,13 +770,13 @@ async fn snapshot<S: Sink>(
         .map(|(i, _)| i)
         .collect();
     let resumed = !started.is_empty();
-    let mut marker: Marker<(Record, Option<Vec<Option<String>>>)> = if resumed {
+    let mut marker: Marker<(Record, KeyText)> = if resumed {
         Marker::resumed(state.tables.len(), started)
     } else {
         Marker::new(state.tables.len())
     };
     let ts_ms = Clock::now().ms() / 1000 * 1000;
-    let mut last_held: Option<(usize, Record, Option<Vec<Option<String>>>)> = None;
+    let mut last_held: Option<(usize, Record, KeyText)> = None;
     let table_names = state.tables.clone();
     for (index, name) in table_names.iter().enumerate() {
         let progress = state.progress.get(name).cloned().unwrap_or_default();
@@ -852,7 +870,7 @@ async fn emit_snapshot<S: Sink>(
     state: &mut SnapshotState,
     names: &[String],
     index: usize,
-    held: (Record, Option<Vec<Option<String>>>),
+    held: (Record, KeyText),
     marker: sluice_snapshot::marker::SnapshotMarker,
     start: &MySqlPosition,
 ) -> Result<(), ConnectorError> {
@@ -865,7 +883,7 @@ async fn emit_one<S: Sink>(
     state: &mut SnapshotState,
     table: &str,
     record: Record,
-    key: Option<Vec<Option<String>>>,
+    key: KeyText,
     start: &MySqlPosition,
 ) -> Result<(), ConnectorError> {
     pipeline.push(record).await?;
@@ -935,7 +953,7 @@ fn snapshot_record(
     row: &mysql_async::Row,
     start: &MySqlPosition,
     ts_ms: i64,
-) -> Result<(Record, Option<Vec<Option<String>>>), ConnectorError> {
+) -> Result<(Record, KeyText), ConnectorError> {
     let cell = |i: usize| -> Option<Vec<u8>> {
         match row.as_ref(i) {
             Some(mysql_async::Value::Bytes(b)) => Some(b.clone()),
@@ -1046,7 +1064,7 @@ async fn open_stream(
                     .with_pos(start.pos),
             };
             conn.get_binlog_stream(request).await.map_err(|source| {
-                ConnectorError::Handshake(handshake::HandshakeError::Dump {
+                ConnectorError::from(handshake::HandshakeError::Dump {
                     server_id: config.database_server_id,
                     source,
                 })
@@ -1116,7 +1134,7 @@ async fn stream<S: Sink>(
                 while let Some(event) = next.take() {
                     let event = match event {
                         None => return Err(ConnectorError::Closed { position: crate::pipeline::Position::describe(&source.position()) }),
-                        Some(Err(e)) => return Err(ConnectorError::Stream { position: crate::pipeline::Position::describe(&source.position()), source: e }),
+                        Some(Err(e)) => return Err(ConnectorError::Stream { position: crate::pipeline::Position::describe(&source.position()), source: Box::new(e) }),
                         Some(Ok(event)) => event,
                     };
                     handle_event(config, &event, &mut source, &mut state, &mut sql, pipeline).await?;

@@ -615,13 +615,13 @@ mod tests {
             bytes: 4,
             unsigned: true,
         };
-        let raw = from_binlog(&kind, Some(&BinlogValue::Value(MyValue::Int(-1)))).unwrap();
+        let raw = from_binlog(&kind, Some(&BinlogValue::Value(MyValue::Int(-1)))).expect("decodes");
         assert_eq!(value(&kind, &modes(), raw), Value::Int64(4_294_967_295));
         let big = Kind::Int {
             bytes: 8,
             unsigned: true,
         };
-        let raw = from_binlog(&big, Some(&BinlogValue::Value(MyValue::Int(-1)))).unwrap();
+        let raw = from_binlog(&big, Some(&BinlogValue::Value(MyValue::Int(-1)))).expect("decodes");
         assert_eq!(value(&big, &modes(), raw.clone()), Value::Int64(-1));
         let precise = Modes {
             bigint_unsigned: BigintUnsignedHandlingMode::Precise,
@@ -666,8 +666,8 @@ mod tests {
             ),
         ];
         for (kind, binlog, text) in cases {
-            let a = from_binlog(&kind, Some(&BinlogValue::Value(binlog))).unwrap();
-            let b = from_text(&kind, Some(text.as_bytes())).unwrap();
+            let a = from_binlog(&kind, Some(&BinlogValue::Value(binlog))).expect("decodes");
+            let b = from_text(&kind, Some(text.as_bytes())).expect("decodes");
             assert_eq!(
                 value(&kind, &modes(), a),
                 value(&kind, &modes(), b),
@@ -679,14 +679,15 @@ mod tests {
     #[test]
     fn enum_set_and_bits() {
         let e = Kind::Enum(vec!["sad".into(), "ok".into(), "happy".into()]);
-        let raw = from_binlog(&e, Some(&BinlogValue::Value(MyValue::Int(3)))).unwrap();
+        let raw = from_binlog(&e, Some(&BinlogValue::Value(MyValue::Int(3)))).expect("decodes");
         assert_eq!(value(&e, &modes(), raw), Value::String("happy".into()));
         let s = Kind::Set(vec!["a".into(), "b".into(), "c".into()]);
-        let raw = from_binlog(&s, Some(&BinlogValue::Value(MyValue::Bytes(vec![5])))).unwrap();
+        let raw =
+            from_binlog(&s, Some(&BinlogValue::Value(MyValue::Bytes(vec![5])))).expect("decodes");
         assert_eq!(value(&s, &modes(), raw), Value::String("a,c".into()));
         let bits = Kind::Bit(16);
-        let raw =
-            from_binlog(&bits, Some(&BinlogValue::Value(MyValue::Bytes(vec![1, 2])))).unwrap();
+        let raw = from_binlog(&bits, Some(&BinlogValue::Value(MyValue::Bytes(vec![1, 2]))))
+            .expect("decodes");
         assert_eq!(value(&bits, &modes(), raw), Value::Bytes(vec![2, 1]));
     }
 }

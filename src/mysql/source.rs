@@ -746,10 +746,7 @@ impl EventSource {
             | RowsEventData::PartialUpdateRowsEvent(_) => Op::Update,
             RowsEventData::DeleteRowsEvent(_) | RowsEventData::DeleteRowsEventV1(_) => Op::Delete,
         };
-        let mut index: u64 = 0;
-        for row in rows.rows(&tme) {
-            let row_index = index;
-            index += 1;
+        for (row_index, row) in (0u64..).zip(rows.rows(&tme)) {
             if row_index < skip_rows {
                 continue;
             }
