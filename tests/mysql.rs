@@ -772,3 +772,84 @@ async fn mysql_ddl_history_keeps_row_shapes_across_restarts() {
         "schema change events"
     );
 }
+
+/// kill -9 during the initial snapshot: the restart resumes after the last committed chunk
+/// (it does not start the tables over) and in the end every row is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_snapshot_resumes_after_kill9() {
+    const ROWS: i64 = 30_000;
+    let s = Setup::new("mysnap").await;
+    let mut conn = s.conn().await;
+    conn.query_drop(format!(
+        "SET STATEMENT max_recursive_iterations = 1000000 FOR INSERT INTO t WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {ROWS}) SELECT n, n FROM s"
+    ))
+    .await
+    .expect("rows");
+    let spawn = || {
+        let mut c = s.connector("initial");
+        c.insert("snapshot.fetch.size".into(), "200".into());
+        SluiceProcess::spawn(&file_worker_props(s.work.path(), false), &c)
+    };
+    let mut sluice = spawn();
+    let offsets = offsets_path(s.work.path());
+    wait_for(WAIT, "a committed snapshot chunk", || {
+        let text = std::fs::read_to_string(&offsets).unwrap_or_default();
+        async move { text.contains("\"last_key\": [").then_some(()) }
+    })
+    .await;
+    sluice.kill9();
+    let before = sink_changes(s.work.path()).len();
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(&offsets).expect("offsets")).expect("json");
+    let progress = &stored[0]["value"]["sluice_snapshot"]["progress"];
+    let resumed_after: i64 = progress
+        .as_object()
+        .and_then(|p| p.values().next())
+        .and_then(|t| t["last_key"][0].as_str())
+        .and_then(|k| k.parse().ok())
+        .expect("a last key");
+    let mut sluice = spawn();
+    s.wait_count(before + 1, &mut sluice).await;
+    let all = wait_for(WAIT, "every row", || {
+        let changes = sink_changes(s.work.path());
+        let ids: std::collections::BTreeSet<i64> = changes.iter().map(|c| c.id).collect();
+        async move { (ids.len() as i64 == ROWS).then_some(changes) }
+    })
+    .await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{}", sluice.stderr_text());
+    let first_after_restart = all[before].id;
+    assert_eq!(
+        first_after_restart,
+        resumed_after + 1,
+        "the resumed snapshot starts after the committed chunk"
+    );
+    assert!(all.iter().all(|c| c.op == "r"));
+    eprintln!(
+        "snapshot kill -9: {before} rows before the kill, resumed after id {resumed_after}, {} records for {ROWS} rows",
+        all.len()
+    );
+}
+
+/// `heartbeat.interval.ms`: heartbeat records while the captured tables are quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_heartbeats_while_idle() {
+    let s = Setup::new("myheart").await;
+    let mut c = s.connector("no_data");
+    c.insert("heartbeat.interval.ms".into(), "100".into());
+    let mut sluice = SluiceProcess::spawn(&file_worker_props(s.work.path(), false), &c);
+    let records = wait_for(WAIT, "three heartbeats", || {
+        let r = read_sink(&events_path(s.work.path()));
+        let n = r
+            .iter()
+            .filter(|(t, _, _)| t == "__debezium-heartbeat.maria")
+            .count();
+        async move { (n >= 3).then_some(r) }
+    })
+    .await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{}", sluice.stderr_text());
+    let (_, key, value) = &records[0];
+    assert_eq!(key["serverName"], "maria");
+    assert!(value["ts_ms"].as_i64().is_some_and(|t| t > 0), "{value}");
+}

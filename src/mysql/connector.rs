@@ -633,6 +633,7 @@ async fn stream_once<S: Sink>(
             config,
             &info,
             pipeline,
+            settings,
             shutdown,
             &tables,
             resume.as_ref(),
@@ -702,6 +703,7 @@ async fn snapshot<S: Sink>(
     config: &Arc<MySqlConnectorConfig>,
     info: &ServerInfo,
     pipeline: &mut Pipeline<S, MySqlPosition>,
+    settings: &TaskSettings,
     shutdown: &CancellationToken,
     tables: &[(String, String)],
     resume: Option<&MySqlPosition>,
@@ -776,6 +778,10 @@ async fn snapshot<S: Sink>(
         Marker::new(state.tables.len())
     };
     let ts_ms = Clock::now().ms() / 1000 * 1000;
+    let mut clock = CommitClock {
+        every: settings.offset_flush_interval,
+        last: std::time::Instant::now(),
+    };
     let mut last_held: Option<(usize, Record, KeyText)> = None;
     let table_names = state.tables.clone();
     for (index, name) in table_names.iter().enumerate() {
@@ -814,7 +820,16 @@ async fn snapshot<S: Sink>(
                 if let Some((prev, marked)) = marker.push(index, (record, key_text.clone())) {
                     // A later table has rows: the held record was not the snapshot's last.
                     if let Some((i, r, k)) = last_held.take() {
-                        emit_one(pipeline, &mut state, &table_names[i], r, k, &start).await?;
+                        emit_one(
+                            pipeline,
+                            &mut state,
+                            &table_names[i],
+                            r,
+                            k,
+                            &start,
+                            &mut clock,
+                        )
+                        .await?;
                         state.table_done(&table_names[i]);
                     }
                     emit_snapshot(
@@ -825,6 +840,7 @@ async fn snapshot<S: Sink>(
                         prev,
                         marked,
                         &start,
+                        &mut clock,
                     )
                     .await?;
                 }
@@ -841,7 +857,16 @@ async fn snapshot<S: Sink>(
                 // The newest finished table's last record is held back: only the end of the
                 // snapshot tells whether it is the `last` one.
                 if let Some((i, r, k)) = last_held.take() {
-                    emit_one(pipeline, &mut state, &table_names[i], r, k, &start).await?;
+                    emit_one(
+                        pipeline,
+                        &mut state,
+                        &table_names[i],
+                        r,
+                        k,
+                        &start,
+                        &mut clock,
+                    )
+                    .await?;
                     state.table_done(&table_names[i]);
                 }
                 last_held = Some((index, set_marker(held.0, marked.as_str()), held.1));
@@ -851,7 +876,16 @@ async fn snapshot<S: Sink>(
     }
     if let Some((i, r, k)) = last_held.take() {
         let r = set_marker(r, "last");
-        emit_one(pipeline, &mut state, &table_names[i], r, k, &start).await?;
+        emit_one(
+            pipeline,
+            &mut state,
+            &table_names[i],
+            r,
+            k,
+            &start,
+            &mut clock,
+        )
+        .await?;
         state.table_done(&table_names[i]);
     }
     conn.query_drop("COMMIT")
@@ -873,9 +907,10 @@ async fn emit_snapshot<S: Sink>(
     held: (Record, KeyText),
     marker: sluice_snapshot::marker::SnapshotMarker,
     start: &MySqlPosition,
+    clock: &mut CommitClock,
 ) -> Result<(), ConnectorError> {
     let record = set_marker(held.0, marker.as_str());
-    emit_one(pipeline, state, &names[index], record, held.1, start).await
+    emit_one(pipeline, state, &names[index], record, held.1, start, clock).await
 }
 
 async fn emit_one<S: Sink>(
@@ -885,6 +920,7 @@ async fn emit_one<S: Sink>(
     record: Record,
     key: KeyText,
     start: &MySqlPosition,
+    clock: &mut CommitClock,
 ) -> Result<(), ConnectorError> {
     pipeline.push(record).await?;
     state.row_delivered(table, key);
@@ -894,8 +930,27 @@ async fn emit_one<S: Sink>(
             ..start.clone()
         });
         pipeline.flush_batch().await?;
+        // Backpressure: no more reading while the sink has too much unacknowledged.
+        while !pipeline.can_accept() {
+            pipeline.next_ack().await?;
+        }
+        // The acknowledged progress is committed as the snapshot goes, so a restart resumes
+        // after the last committed chunk rather than from the start.
+        if clock.last.elapsed() >= clock.every {
+            while let Some(ack) = pipeline.next_ack().now_or_never() {
+                ack?;
+            }
+            pipeline.commit().await?;
+            clock.last = std::time::Instant::now();
+        }
     }
     Ok(())
+}
+
+/// When the snapshot last committed its acknowledged progress (`offset.flush.interval.ms`).
+struct CommitClock {
+    every: Duration,
+    last: std::time::Instant,
 }
 
 fn set_marker(mut record: Record, marker: &str) -> Record {

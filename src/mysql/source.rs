@@ -596,7 +596,16 @@ impl EventSource {
                     out.push(topic.end(&tx.id, tx.ts_sec * 1000, &tx.per_collection));
                 }
             }
-            match (&mut self.gtids, &tx.gtid) {
+            // `gtid.source.includes` / `excludes`: GTIDs of other sources stay out of the
+            // stored set (MySQL: the server UUID; MariaDB: `domain-server`).
+            let followed = tx.gtid.as_ref().is_none_or(|g| {
+                self.config.include_gtid_source(&match g {
+                    TxGtid::MariaDb(g) => format!("{}-{}", g.domain_id, g.server_id),
+                    TxGtid::MySql(uuid, _) => uuid.to_string(),
+                })
+            });
+            let gtid = if followed { tx.gtid.as_ref() } else { None };
+            match (&mut self.gtids, gtid) {
                 (Some(Gtids::MariaDb(p)), Some(TxGtid::MariaDb(g))) => p.advance(*g),
                 (Some(Gtids::MySql(s)), Some(TxGtid::MySql(uuid, gno))) => {
                     s.add(*uuid, *gno);
@@ -1103,4 +1112,116 @@ fn source_schema() -> ConnectSchema {
     ])
     .named("io.debezium.connector.mysql.Source")
     .version(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &[(&str, &str)]) -> Arc<MySqlConnectorConfig> {
+        let mut map: std::collections::BTreeMap<String, String> = [
+            ("name", "c"),
+            ("connector.class", "mysql"),
+            ("database.hostname", "h"),
+            ("database.user", "u"),
+            ("topic.prefix", "p"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            map.insert(k.to_string(), v.to_string());
+        }
+        Arc::new(MySqlConnectorConfig::from_map(&map).expect("valid").0)
+    }
+
+    fn at(pos: u64, next: u64) -> EventAt {
+        EventAt {
+            pos,
+            next,
+            timestamp: 1_700_000_000,
+            server_id: 1,
+        }
+    }
+
+    /// MySQL: GTID event, BEGIN, XID; the stored set grows by each committed transaction
+    /// (only MySQL servers send these; no MySQL server runs on our machines).
+    #[test]
+    fn mysql_gtid_transactions_advance_the_set() {
+        let uuid = Uuid::parse("3e11fa47-71ca-11e1-9e33-c80aa9429562").expect("uuid");
+        let start = MySqlPosition {
+            file: "binlog.000001".into(),
+            pos: 4,
+            gtids: Some("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5".into()),
+            ..MySqlPosition::default()
+        };
+        let gtids =
+            Gtids::MySql(GtidSet::parse("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5").expect("set"));
+        let mut source = EventSource::new(config(&[]), Schema::new(), start, Some(gtids));
+        let mut out = Vec::new();
+        source.mysql_gtid(uuid, 6, at(100, 165));
+        assert!(source
+            .query("db", "BEGIN", 7, at(165, 240), &mut out)
+            .expect("begin")
+            .is_none());
+        assert!(!source.is_idle());
+        let end = source
+            .commit(at(300, 331), &mut out)
+            .expect("commit")
+            .expect("a position");
+        assert_eq!(
+            end.gtids.as_deref(),
+            Some("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-6")
+        );
+        assert_eq!((end.pos, end.event, end.row), (331, 0, 0));
+        assert!(source.is_idle());
+        // An excluded source's transaction is not added.
+        let other = Uuid::parse("f6b1e1c2-0a2b-11ef-8e0a-0242ac120002").expect("uuid");
+        let mut source = EventSource::new(
+            config(&[("gtid.source.excludes", "f6b1e1c2-.*")]),
+            Schema::new(),
+            end.clone(),
+            gtids_of(&end),
+        );
+        source.mysql_gtid(other, 1, at(331, 400));
+        source
+            .query("db", "BEGIN", 7, at(400, 470), &mut out)
+            .expect("begin");
+        let next = source
+            .commit(at(500, 531), &mut out)
+            .expect("commit")
+            .expect("a position");
+        assert_eq!(next.gtids, end.gtids);
+        assert_eq!(next.pos, 531);
+    }
+
+    fn gtids_of(p: &MySqlPosition) -> Option<Gtids> {
+        p.gtids
+            .as_deref()
+            .and_then(|g| GtidSet::parse(g).ok())
+            .map(Gtids::MySql)
+    }
+
+    /// A restart inside a transaction: its first `event` rows events are skipped.
+    #[test]
+    fn resume_skip_applies_to_the_first_transaction_only() {
+        let start = MySqlPosition {
+            file: "binlog.000001".into(),
+            pos: 100,
+            event: 2,
+            row: 3,
+            ..MySqlPosition::default()
+        };
+        let mut source = EventSource::new(config(&[]), Schema::new(), start, None);
+        let mut out = Vec::new();
+        source
+            .query("db", "BEGIN", 1, at(100, 170), &mut out)
+            .expect("begin");
+        assert_eq!(source.tx.as_ref().and_then(|t| t.skip), Some((2, 3)));
+        source.commit(at(400, 431), &mut out).expect("commit");
+        source
+            .query("db", "BEGIN", 1, at(431, 500), &mut out)
+            .expect("begin");
+        assert_eq!(source.tx.as_ref().and_then(|t| t.skip), None);
+    }
 }
