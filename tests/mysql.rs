@@ -691,6 +691,18 @@ async fn mysql_purged_position_is_a_clear_error() {
             .any(|l| l.starts_with("error:") && l.contains("snapshot.mode=when_needed")),
         "{stderr}"
     );
+    // What the message proposes: when_needed takes a new snapshot and streams on.
+    std::fs::write(events_path(s.work.path()), "").expect("clear sink");
+    let mut sluice = s.spawn("when_needed");
+    let snap = s.wait_count(4, &mut sluice).await;
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{}", sluice.stderr_text());
+    let ids: Vec<(String, i64)> = snap.iter().map(|c| (c.op.clone(), c.id)).collect();
+    assert_eq!(
+        ids,
+        [1, 2, 3, 4].map(|i| ("r".to_owned(), i)),
+        "a new snapshot of every row"
+    );
 }
 
 /// DDL in the binlog: rows before an ALTER decode with the old shape, rows after with the

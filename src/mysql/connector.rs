@@ -620,7 +620,7 @@ async fn stream_once<S: Sink>(
     }
     if config.snapshot_mode == MySqlSnapshotMode::WhenNeeded {
         if let Some(p) = &resume {
-            if !binlog_still_there(&mut conn, &info, p).await? {
+            if !binlog_still_there(&mut conn, p).await? {
                 tracing::warn!(position = %crate::pipeline::Position::describe(p), "the stored binlog position is gone from the server; snapshot.mode=when_needed takes a new snapshot");
                 resume = None;
                 recovered = false;
@@ -675,19 +675,8 @@ async fn stream_once<S: Sink>(
 /// Whether the server still has the binlog a stored position needs.
 async fn binlog_still_there(
     conn: &mut Conn,
-    info: &ServerInfo,
     position: &MySqlPosition,
 ) -> Result<bool, ConnectorError> {
-    if info.flavor == Flavor::MariaDb {
-        if let Some(g) = &position.gtids {
-            // The oldest binlog's GTID_LIST must be at or before the stored position.
-            let purged: Option<String> = conn
-                .query_first("SELECT @@global.gtid_binlog_state")
-                .await
-                .map_err(sql_err("reading gtid_binlog_state"))?;
-            let _ = (g, purged);
-        }
-    }
     let files: Vec<mysql_async::Row> = conn
         .query("SHOW BINARY LOGS")
         .await
@@ -888,6 +877,11 @@ async fn snapshot<S: Sink>(
         .await?;
         state.table_done(&table_names[i]);
     }
+    if locked && config.snapshot_locking_mode == MySqlSnapshotLockingMode::Extended {
+        conn.query_drop("UNLOCK TABLES")
+            .await
+            .map_err(sql_err("releasing the global read lock"))?;
+    }
     conn.query_drop("COMMIT")
         .await
         .map_err(sql_err("ending the snapshot transaction"))?;
@@ -899,6 +893,7 @@ async fn snapshot<S: Sink>(
     Ok(Some((done, statements)))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn emit_snapshot<S: Sink>(
     pipeline: &mut Pipeline<S, MySqlPosition>,
     state: &mut SnapshotState,

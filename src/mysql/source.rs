@@ -531,11 +531,6 @@ impl EventSource {
         if trimmed.eq_ignore_ascii_case("COMMIT") || trimmed.eq_ignore_ascii_case("ROLLBACK") {
             return self.commit(at, out);
         }
-        if !Schema::is_schema_statement(trimmed) {
-            // DML written as a statement (a non-transactional engine), SAVEPOINT, ...:
-            // nothing for the schema.
-            return Ok(None);
-        }
         // A statement of its own (DDL), inside a standalone GTID group or alone.
         if self.tx.is_none() {
             let (gtid, start) = match self.pending_gtid.take() {
@@ -549,7 +544,9 @@ impl EventSource {
             .as_ref()
             .and_then(|tx| tx.skip)
             .is_some_and(|(events, _)| events > 0);
-        if !skipped {
+        // DML written as a statement (a non-transactional engine), SAVEPOINT, GRANT, ...:
+        // nothing for the schema, but a standalone group still ends here.
+        if !skipped && Schema::is_schema_statement(trimmed) {
             self.ddl(database, trimmed, at, out);
         }
         let standalone = self.tx.as_ref().is_some_and(|tx| tx.standalone);
