@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use super::catalog::{self, quote_ident};
 use super::handshake::{self, Flavor, MariaDbDump, MariaDbStart};
 use super::history::{FileSchemaHistory, GtidOrder, HistoryError};
+use super::incremental::Incremental;
 use super::mapping;
 use super::position::MySqlPosition;
 use super::schema::Schema;
@@ -454,6 +455,7 @@ async fn current_position(
         ts_sec: 0,
         server_id: server_id.unwrap_or(0),
         snapshot: None,
+        incremental: None,
     })
 }
 
@@ -997,7 +999,7 @@ fn chunk_sql(
 }
 
 /// One snapshot row as a read record, and its key values as text (for resuming).
-fn snapshot_record(
+pub(crate) fn snapshot_record(
     source: &EventSource,
     table: &CapturedTable,
     row: &mysql_async::Row,
@@ -1145,6 +1147,7 @@ async fn stream<S: Sink>(
         checksum: info.checksum,
         records: Vec::with_capacity(16),
         marks: Vec::new(),
+        incremental: Incremental::resume(start.incremental.as_deref().cloned()),
     };
     let mut commit_timer = tokio::time::interval(settings.offset_flush_interval);
     commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -1173,8 +1176,20 @@ async fn stream<S: Sink>(
                 if let Some(h) = &heartbeat {
                     pipeline.push(h.record(Clock::now())).await?;
                     if source.is_idle() {
-                        pipeline.set_position(source.position());
+                        pipeline.set_position(state.incremental.attach(source.position()));
                     }
+                }
+            }
+            // An incremental snapshot chunk, read between two watermarks, when none is in flight.
+            _ = std::future::ready(()), if state.incremental.wants_chunk() && pipeline.can_accept() => {
+                let signal_table = config.signal_data_collection.clone().unwrap_or_default();
+                let at = source.position();
+                if state
+                    .incremental
+                    .read_chunk(&mut sql, &mut source, &signal_table, &at, config.incremental_snapshot_chunk_size)
+                    .await?
+                {
+                    pipeline.set_position(state.incremental.attach(source.position()));
                 }
             }
             // 4. New input, only while the pipeline has room.
@@ -1188,6 +1203,7 @@ async fn stream<S: Sink>(
                         Some(Ok(event)) => event,
                     };
                     handle_event(config, &event, &mut source, &mut state, &mut sql, pipeline).await?;
+                    handle_signals(config, &mut source, &mut state, pipeline).await?;
                     budget -= 1;
                     if budget > 0 && pipeline.can_accept() {
                         next = binlog.next().now_or_never();
@@ -1205,6 +1221,7 @@ struct StreamState {
     checksum: bool,
     records: Vec<Record>,
     marks: Vec<(usize, MySqlPosition)>,
+    incremental: Incremental,
 }
 
 /// Push `state.records`, closing each row's records under the position after it.
@@ -1215,18 +1232,45 @@ async fn flush_records<S: Sink>(
 ) -> Result<(), ConnectorError> {
     let mut marks = std::mem::take(&mut state.marks).into_iter().peekable();
     for (i, record) in state.records.drain(..).enumerate() {
+        state.incremental.observe(&record);
         pipeline.push(record).await?;
-        while let Some((at, position)) = marks.next_if(|(at, _)| *at == i + 1) {
-            let _ = at;
-            pipeline.set_position(position);
+        while let Some((_, position)) = marks.next_if(|(at, _)| *at == i + 1) {
+            pipeline.set_position(state.incremental.attach(position));
         }
     }
     // Marks after the last record (rows that produced nothing: skipped operations).
     for (_, position) in marks {
-        pipeline.set_position(position);
+        pipeline.set_position(state.incremental.attach(position));
     }
     if let Some(p) = end {
-        pipeline.set_position(p);
+        pipeline.set_position(state.incremental.attach(p));
+    }
+    Ok(())
+}
+
+/// Signals read from the signalling table: watermarks close chunk windows, the rest
+/// drive the incremental snapshot.
+async fn handle_signals<S: Sink>(
+    config: &MySqlConnectorConfig,
+    source: &mut EventSource,
+    state: &mut StreamState,
+    pipeline: &mut Pipeline<S, MySqlPosition>,
+) -> Result<(), ConnectorError> {
+    for signal in source.take_signals() {
+        if let Some(rows) = state.incremental.on_watermark(&signal) {
+            for row in rows {
+                pipeline.push(row).await?;
+            }
+            pipeline.set_position(state.incremental.attach(source.position()));
+            continue;
+        }
+        let captured = |t: &str| {
+            t.split_once('.')
+                .is_some_and(|(d, t)| config.include_table(d, t))
+        };
+        if state.incremental.on_signal(&signal, captured) {
+            pipeline.set_position(state.incremental.attach(source.position()));
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod connector;
 pub mod handshake;
 pub mod history;
+pub mod incremental;
 pub mod mapping;
 pub mod position;
 pub mod schema;

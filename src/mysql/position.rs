@@ -18,6 +18,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
+use sluice_snapshot::incremental::IncrementalState;
 use sluice_snapshot::state::SnapshotState;
 
 use crate::pipeline::Position;
@@ -38,6 +39,8 @@ pub struct MySqlPosition {
     /// An initial snapshot in progress (`file:pos`/`gtids` are its consistent point, where
     /// streaming will start) and which tables and chunks are already delivered.
     pub snapshot: Option<Arc<SnapshotState>>,
+    /// An incremental snapshot in progress (tables left, last emitted chunk).
+    pub incremental: Option<Arc<IncrementalState>>,
 }
 
 impl Position for MySqlPosition {
@@ -70,6 +73,9 @@ impl Position for MySqlPosition {
         if let Some(state) = &self.snapshot {
             m.insert("snapshot".into(), json!(true));
             m.insert("sluice_snapshot".into(), state.to_json());
+        }
+        if let Some(state) = &self.incremental {
+            m.insert("incremental_snapshot".into(), state.to_json());
         }
         m
     }
@@ -105,6 +111,10 @@ impl MySqlPosition {
                 None if snapshot_flag => Some(Arc::new(SnapshotState::default())),
                 None => None,
             },
+            incremental: offset
+                .get("incremental_snapshot")
+                .and_then(IncrementalState::from_json)
+                .map(Arc::new),
         })
     }
 }
@@ -124,6 +134,7 @@ mod tests {
             ts_sec: 1_700_000_000,
             server_id: 1,
             snapshot: None,
+            incremental: None,
         };
         let offset = p.to_offset();
         assert_eq!(offset["file"], "binlog.000003");

@@ -27,6 +27,7 @@ use super::schema_change::SchemaChangeTopic;
 use crate::connect::{Field, Record, Schema as ConnectSchema, SchemaType, Value};
 use crate::envelope::{ChangeEvent, Clock, Op, TableSchema, TransactionTopic, TxBlock};
 use crate::pipeline::Position as _;
+use crate::postgres::incremental::Signal;
 
 /// A problem with one event's data.
 #[derive(Debug, thiserror::Error)]
@@ -289,6 +290,8 @@ pub struct EventSource {
     schema_topic: Option<SchemaChangeTopic>,
     /// DDL applied in the open transaction, recorded when it ends: (database, ddl, changes).
     pending_ddl: Vec<(String, String, Vec<TableChange>)>,
+    /// Rows inserted into the signalling table, not yet taken.
+    signals: Vec<Signal>,
 }
 
 impl EventSource {
@@ -329,6 +332,7 @@ impl EventSource {
             history: None,
             schema_topic: None,
             pending_ddl: Vec::new(),
+            signals: Vec::new(),
             config,
         }
     }
@@ -415,7 +419,7 @@ impl EventSource {
 
     /// The captured shape of `db.table` (`None`: not captured or not known).
     pub fn captured(&mut self, database: &str, table: &str) -> Option<Arc<CapturedTable>> {
-        if !self.config.include_table(database, table) {
+        if !self.config.include_table(database, table) && !self.is_signal_table(database, table) {
             return None;
         }
         let def = self.schema.table(database, table)?.clone();
@@ -434,6 +438,20 @@ impl EventSource {
         tracing::info!(table = %format!("{database}.{}", table.name), topic = %table.schema.topic, "table schema loaded");
         self.captured.insert(key, Some(table.clone()));
         Some(table)
+    }
+
+    /// Whether `db.table` is `signal.data.collection`.
+    pub fn is_signal_table(&self, database: &str, table: &str) -> bool {
+        self.config
+            .signal_data_collection
+            .as_deref()
+            .and_then(|s| s.split_once('.'))
+            .is_some_and(|(d, t)| d == database && t == table)
+    }
+
+    /// Rows inserted into the signalling table since the last call.
+    pub fn take_signals(&mut self) -> Vec<Signal> {
+        std::mem::take(&mut self.signals)
     }
 
     /// ROTATE: the stream continues in `file` at `pos`.
@@ -628,6 +646,7 @@ impl EventSource {
             ts_sec: tx.as_ref().map_or(i64::from(at.timestamp), |t| t.ts_sec),
             server_id: at.server_id,
             snapshot: None,
+            incremental: None,
         };
         // The DDL is durable in the history before the offset after it can be committed.
         let position = self.position.clone();
@@ -713,7 +732,9 @@ impl EventSource {
             self.finish_rows_event();
             return Ok(());
         }
-        let captured = if self.config.include_table(&database, &table_name) {
+        let is_signal = self.is_signal_table(&database, &table_name);
+        let emit = self.config.include_table(&database, &table_name);
+        let captured = if emit || is_signal {
             match self.captured(&database, &table_name) {
                 Some(t) => Some(t),
                 None => {
@@ -792,7 +813,14 @@ impl EventSource {
                 };
             let before = image(&before)?;
             let after = image(&after)?;
-            self.change(op, &table, before, after, at, row_index, out);
+            if is_signal && op == Op::Create {
+                if let Some(signal) = after.as_ref().and_then(|(row, _)| read_signal(&table, row)) {
+                    self.signals.push(signal);
+                }
+            }
+            if emit {
+                self.change(op, &table, before, after, at, row_index, out);
+            }
             let position = self.in_tx_position(row_index + 1);
             row_done(out, position);
         }
@@ -842,6 +870,7 @@ impl EventSource {
                 ts_sec: tx.ts_sec,
                 server_id: tx.server_id,
                 snapshot: None,
+                incremental: None,
             },
             None => self.position.clone(),
         }
@@ -1002,6 +1031,28 @@ impl EventSource {
             out.push(ChangeEvent::tombstone(&table.schema, key));
         }
     }
+}
+
+/// A Debezium signal row (`id`, `type`, `data` columns of the signalling table).
+fn read_signal(table: &CapturedTable, row: &Value) -> Option<Signal> {
+    let Value::Struct(values) = row else {
+        return None;
+    };
+    let text = |name: &str| {
+        table
+            .schema
+            .value_schema
+            .field_index(name)
+            .and_then(|i| match values.get(i) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            })
+    };
+    Some(Signal {
+        id: text("id")?,
+        kind: text("type")?,
+        data: text("data"),
+    })
 }
 
 /// The handling modes of a config.
