@@ -941,3 +941,47 @@ async fn mysql_incremental_snapshot_on_signal() {
         assert!(read.contains(&id) || id == 50, "row {id} missing");
     }
 }
+
+/// `snapshot.max.threads`: tables read by several readers whose transactions started under
+/// the same global read lock; every row once, one `first` and one `last` marker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_parallel_snapshot_reads_every_row_once() {
+    let s = Setup::new("mypar").await;
+    let mut conn = s.conn().await;
+    for (table, rows) in [("t", 700), ("t2", 450), ("t3", 0), ("t4", 333)] {
+        if table != "t" {
+            conn.query_drop(format!("CREATE TABLE {table} (id INT PRIMARY KEY, v INT)"))
+                .await
+                .expect("table");
+        }
+        if rows > 0 {
+            let values: Vec<String> = (1..=rows).map(|i| format!("({i}, {i})")).collect();
+            conn.query_drop(format!("INSERT INTO {table} VALUES {}", values.join(",")))
+                .await
+                .expect("rows");
+        }
+    }
+    let mut c = s.connector("initial_only");
+    c.insert("snapshot.max.threads".into(), "3".into());
+    c.insert("snapshot.fetch.size".into(), "100".into());
+    let mut sluice = SluiceProcess::spawn(&file_worker_props(s.work.path(), false), &c);
+    let status = sluice.wait_exit(WAIT).expect("initial_only ends by itself");
+    assert!(status.success(), "{}", sluice.stderr_text());
+    let records = read_sink(&events_path(s.work.path()));
+    assert_eq!(records.len(), 700 + 450 + 333);
+    let mut seen = std::collections::BTreeSet::new();
+    for (topic, key, _) in &records {
+        assert!(
+            seen.insert((topic.clone(), key["id"].as_i64())),
+            "{topic} {key} twice"
+        );
+    }
+    let markers: Vec<&str> = records
+        .iter()
+        .map(|(_, _, v)| v["source"]["snapshot"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(markers.iter().filter(|m| **m == "first").count(), 1);
+    assert_eq!(markers.first(), Some(&"first"));
+    assert_eq!(markers.last(), Some(&"last"));
+    assert_eq!(markers.iter().filter(|m| **m == "last").count(), 1);
+}

@@ -718,6 +718,25 @@ async fn snapshot<S: Sink>(
     conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         .await
         .map_err(sql_err("starting the consistent snapshot"))?;
+    // More readers see the same data when their snapshots start while the lock is held.
+    let threads = if locked {
+        config.snapshot_max_threads.max(1) as usize
+    } else {
+        1
+    };
+    let mut extra_readers = Vec::new();
+    for _ in 1..threads.min(tables.len().max(1)) {
+        let mut reader = connect(config).await?;
+        reader
+            .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .map_err(sql_err("setting the snapshot isolation level"))?;
+        reader
+            .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .await
+            .map_err(sql_err("starting the consistent snapshot"))?;
+        extra_readers.push(reader);
+    }
     let here = current_position(&mut conn, info).await?;
     let statements = load_schema(&mut conn, schema, tables).await?;
     if locked && config.snapshot_locking_mode != MySqlSnapshotLockingMode::Extended {
@@ -775,41 +794,70 @@ async fn snapshot<S: Sink>(
     };
     let mut last_held: Option<(usize, Record, KeyText)> = None;
     let table_names = state.tables.clone();
+    // Every reader reads its tables in a transaction opened while the global read lock was
+    // held (all see the same data); without the lock one reader does everything.
+    let mut readers = vec![conn];
+    readers.extend(extra_readers);
+    let mut work: Vec<Vec<TableJob>> = (0..readers.len()).map(|_| Vec::new()).collect();
+    let mut next_reader = 0;
     for (index, name) in table_names.iter().enumerate() {
         let progress = state.progress.get(name).cloned().unwrap_or_default();
         if progress.done {
             continue;
         }
-        let Some((db, table)) = name.split_once('.') else {
-            continue;
-        };
-        let Some(captured) = source.captured(db, table) else {
+        let captured = name
+            .split_once('.')
+            .and_then(|(db, table)| source.captured(db, table));
+        let Some(captured) = captured else {
             state.table_done(name);
             continue;
         };
-        let mut last_key = progress.last_key.clone();
-        loop {
-            if shutdown.is_cancelled() {
+        work[next_reader].push(TableJob {
+            index,
+            name: name.clone(),
+            table: captured,
+            after: progress.last_key.clone(),
+        });
+        next_reader = (next_reader + 1) % work.len();
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<SnapshotMsg>(1024);
+    let mut tasks = tokio::task::JoinSet::new();
+    let reader_ctx = ReaderCtx {
+        modes: source.modes,
+        info: source.info().clone(),
+        start: start.clone(),
+        ts_ms,
+        fetch: config.snapshot_fetch_size,
+    };
+    for (conn, jobs) in readers.into_iter().zip(work) {
+        let tx = tx.clone();
+        let ctx = reader_ctx.clone();
+        tasks.spawn(async move {
+            let mut conn = conn;
+            if let Err(e) = read_tables(&mut conn, jobs, &ctx, &tx).await {
+                let _ = tx.send(SnapshotMsg::Failed(e)).await;
+            }
+            // Ends the snapshot transaction (and an extended lock with the session).
+            let _ = conn.disconnect().await;
+        });
+    }
+    drop(tx);
+    loop {
+        let msg = tokio::select! {
+            _ = shutdown.cancelled() => {
+                tasks.abort_all();
                 pipeline.drain().await?;
                 pipeline.commit().await?;
                 return Ok(None);
             }
-            let sql = chunk_sql(
-                &captured,
-                db,
-                table,
-                last_key.as_ref(),
-                config.snapshot_fetch_size,
-            );
-            let rows: Vec<mysql_async::Row> = conn
-                .query(sql)
-                .await
-                .map_err(sql_err(format!("reading table {name} for the snapshot")))?;
-            let count = rows.len();
-            for row in rows {
-                let (record, key_text) = snapshot_record(&source, &captured, &row, &start, ts_ms)?;
-                if let Some((prev, marked)) = marker.push(index, (record, key_text.clone())) {
-                    // A later table has rows: the held record was not the snapshot's last.
+            msg = rx.recv() => msg,
+        };
+        match msg {
+            None => break,
+            Some(SnapshotMsg::Failed(e)) => return Err(e),
+            Some(SnapshotMsg::Row(index, record, key_text)) => {
+                if let Some((prev, marked)) = marker.push(index, (record, key_text)) {
+                    // A later record exists: the held record was not the snapshot's last.
                     if let Some((i, r, k)) = last_held.take() {
                         emit_one(
                             pipeline,
@@ -835,34 +883,28 @@ async fn snapshot<S: Sink>(
                     )
                     .await?;
                 }
-                if key_text.is_some() {
-                    last_key = key_text;
+            }
+            Some(SnapshotMsg::TableDone(index)) => match marker.finish_table(index) {
+                Some((held, marked)) => {
+                    // The newest finished table's last record is held back: only the end
+                    // of the snapshot tells whether it is the `last` one.
+                    if let Some((i, r, k)) = last_held.take() {
+                        emit_one(
+                            pipeline,
+                            &mut state,
+                            &table_names[i],
+                            r,
+                            k,
+                            &start,
+                            &mut clock,
+                        )
+                        .await?;
+                        state.table_done(&table_names[i]);
+                    }
+                    last_held = Some((index, set_marker(held.0, marked.as_str()), held.1));
                 }
-            }
-            if count < config.snapshot_fetch_size as usize || captured.key_columns().is_empty() {
-                break;
-            }
-        }
-        match marker.finish_table(index) {
-            Some((held, marked)) => {
-                // The newest finished table's last record is held back: only the end of the
-                // snapshot tells whether it is the `last` one.
-                if let Some((i, r, k)) = last_held.take() {
-                    emit_one(
-                        pipeline,
-                        &mut state,
-                        &table_names[i],
-                        r,
-                        k,
-                        &start,
-                        &mut clock,
-                    )
-                    .await?;
-                    state.table_done(&table_names[i]);
-                }
-                last_held = Some((index, set_marker(held.0, marked.as_str()), held.1));
-            }
-            None => state.table_done(name),
+                None => state.table_done(&table_names[index]),
+            },
         }
     }
     if let Some((i, r, k)) = last_held.take() {
@@ -879,20 +921,83 @@ async fn snapshot<S: Sink>(
         .await?;
         state.table_done(&table_names[i]);
     }
-    if locked && config.snapshot_locking_mode == MySqlSnapshotLockingMode::Extended {
-        conn.query_drop("UNLOCK TABLES")
-            .await
-            .map_err(sql_err("releasing the global read lock"))?;
-    }
-    conn.query_drop("COMMIT")
-        .await
-        .map_err(sql_err("ending the snapshot transaction"))?;
+    while tasks.join_next().await.is_some() {}
     let done = snapshot_position(None);
     pipeline.set_position(done.clone());
     pipeline.drain().await?;
     pipeline.commit().await?;
     tracing::info!(tables = table_names.len(), "snapshot complete");
     Ok(Some((done, statements)))
+}
+
+/// One table for a snapshot reader: its index in snapshot order, where to resume.
+struct TableJob {
+    index: usize,
+    name: String,
+    table: Arc<CapturedTable>,
+    after: KeyText,
+}
+
+/// What a snapshot reader hands to the pipeline side.
+enum SnapshotMsg {
+    Row(usize, Record, KeyText),
+    TableDone(usize),
+    Failed(ConnectorError),
+}
+
+/// What every snapshot reader needs to map rows.
+#[derive(Clone)]
+struct ReaderCtx {
+    modes: mapping::Modes,
+    info: super::source::SourceInfo,
+    start: MySqlPosition,
+    ts_ms: i64,
+    fetch: u32,
+}
+
+/// Read `jobs` in key-ordered chunks, one table after the other.
+async fn read_tables(
+    conn: &mut Conn,
+    jobs: Vec<TableJob>,
+    ctx: &ReaderCtx,
+    tx: &tokio::sync::mpsc::Sender<SnapshotMsg>,
+) -> Result<(), ConnectorError> {
+    for job in jobs {
+        let Some((db, table)) = job.name.split_once('.') else {
+            continue;
+        };
+        let mut last_key = job.after.clone();
+        loop {
+            let sql = chunk_sql(&job.table, db, table, last_key.as_ref(), ctx.fetch);
+            let rows: Vec<mysql_async::Row> = conn.query(sql).await.map_err(sql_err(format!(
+                "reading table {} for the snapshot",
+                job.name
+            )))?;
+            let count = rows.len();
+            for row in rows {
+                let (record, key_text) = snapshot_record(
+                    &ctx.modes, &ctx.info, &job.table, &row, &ctx.start, ctx.ts_ms,
+                )?;
+                if key_text.is_some() {
+                    last_key.clone_from(&key_text);
+                }
+                if tx
+                    .send(SnapshotMsg::Row(job.index, record, key_text))
+                    .await
+                    .is_err()
+                {
+                    return Ok(());
+                }
+            }
+            if count < ctx.fetch as usize || job.table.key_columns().is_empty() {
+                break;
+            }
+        }
+        if tx.send(SnapshotMsg::TableDone(job.index)).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1000,7 +1105,8 @@ fn chunk_sql(
 
 /// One snapshot row as a read record, and its key values as text (for resuming).
 pub(crate) fn snapshot_record(
-    source: &EventSource,
+    modes: &mapping::Modes,
+    info: &super::source::SourceInfo,
     table: &CapturedTable,
     row: &mysql_async::Row,
     start: &MySqlPosition,
@@ -1014,7 +1120,7 @@ pub(crate) fn snapshot_record(
         }
     };
     let (after, key) = table
-        .row_image(&source.modes, |i, kind| {
+        .row_image(modes, |i, kind| {
             mapping::from_text(kind, cell(i).as_deref())
         })
         .map_err(|(column, e)| ConnectorError::SnapshotRow {
@@ -1037,7 +1143,7 @@ pub(crate) fn snapshot_record(
             )
         }
     };
-    let source_value = source.info().value(&SourceFields {
+    let source_value = info.value(&SourceFields {
         snapshot: "true",
         ts_ms,
         db: &table.database,

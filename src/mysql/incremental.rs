@@ -218,7 +218,8 @@ impl Incremental {
         let mut window_rows = Vec::with_capacity(rows.len());
         let mut last_key = None;
         for row in &rows {
-            let (mut record, key) = snapshot_record(source, &captured, row, at, ts_ms)?;
+            let (mut record, key) =
+                snapshot_record(&source.modes, source.info(), &captured, row, at, ts_ms)?;
             set_incremental(&mut record);
             last_key = key;
             if let Some(k) = key_text(&record) {
