@@ -1254,6 +1254,7 @@ async fn stream<S: Sink>(
         records: Vec::with_capacity(16),
         marks: Vec::new(),
         incremental: Incremental::resume(start.incremental.as_deref().cloned()),
+        payload_at: None,
     };
     let mut commit_timer = tokio::time::interval(settings.offset_flush_interval);
     commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -1328,6 +1329,8 @@ struct StreamState {
     records: Vec<Record>,
     marks: Vec<(usize, MySqlPosition)>,
     incremental: Incremental,
+    /// The TRANSACTION_PAYLOAD event whose inner events are arriving.
+    payload_at: Option<EventAt>,
 }
 
 /// Push `state.records`, closing each row's records under the position after it.
@@ -1391,11 +1394,18 @@ async fn handle_event<S: Sink>(
 ) -> Result<(), ConnectorError> {
     let header = event.header();
     let next = u64::from(header.log_pos());
-    let at = EventAt {
-        pos: next.saturating_sub(u64::from(header.event_size())),
-        next,
-        timestamp: header.timestamp(),
-        server_id: header.server_id(),
+    let at = match state.payload_at {
+        // An event from inside a TRANSACTION_PAYLOAD has no position of its own.
+        Some(payload) if next == 0 => payload,
+        _ => {
+            state.payload_at = None;
+            EventAt {
+                pos: next.saturating_sub(u64::from(header.event_size())),
+                next,
+                timestamp: header.timestamp(),
+                server_id: header.server_id(),
+            }
+        }
     };
     let raw_type = header.event_type_raw();
     let decode_err = |reason: String| ConnectorError::Decode {
@@ -1483,106 +1493,10 @@ async fn handle_event<S: Sink>(
         Some(EventData::RowsQueryEvent(q)) => source.rows_query(q.query().into_owned()),
         Some(EventData::GtidEvent(g)) => source.mysql_gtid(Uuid(g.sid()), g.gno(), at),
         Some(EventData::AnonymousGtidEvent(_)) => source.anonymous_gtid(at),
-        Some(EventData::TransactionPayloadEvent(payload)) => {
-            // MySQL binlog_transaction_compression: a whole transaction in one event.
-            let events = payload_events(event, &payload).map_err(decode_err)?;
-            for ev in &events {
-                Box::pin(handle_inner(config, ev, at, source, state, sql, pipeline)).await?;
-            }
-        }
+        // MySQL binlog_transaction_compression: `BinlogStream` yields the payload event,
+        // then the events inside it (positioned at the payload event: see `payload_at`).
+        Some(EventData::TransactionPayloadEvent(_)) => state.payload_at = Some(at),
         Some(_) => {}
-    }
-    Ok(())
-}
-
-/// The events inside a TRANSACTION_PAYLOAD (no checksums), split by their own sizes so a
-/// truncated payload is an error rather than a panic in `Event::read`.
-fn payload_events(
-    outer: &Event,
-    payload: &mysql_async::binlog::events::TransactionPayloadEvent<'_>,
-) -> Result<Vec<Event>, String> {
-    use std::io::Read as _;
-    const HEADER_LEN: usize = 19;
-    let mut bytes = Vec::new();
-    let limit = payload.uncompressed_size().max(1);
-    payload
-        .decompressed()
-        .map_err(|e| e.to_string())?
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    let mut footer = mysql_async::binlog::events::BinlogEventFooter::default();
-    footer.set_checksum_enabled(false);
-    let fde = outer.fde().clone().with_footer(footer);
-    let mut events = Vec::new();
-    let mut rest = bytes.as_slice();
-    while !rest.is_empty() {
-        let size = rest
-            .get(9..13)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-            .ok_or("truncated event header in a transaction payload")? as usize;
-        if size < HEADER_LEN || size > rest.len() {
-            return Err(format!(
-                "event of {size} bytes does not fit the transaction payload"
-            ));
-        }
-        let (one, tail) = rest.split_at(size);
-        events.push(Event::read(&fde, one).map_err(|e| e.to_string())?);
-        rest = tail;
-    }
-    Ok(events)
-}
-
-/// An event from inside a TRANSACTION_PAYLOAD: positioned at the payload event.
-async fn handle_inner<S: Sink>(
-    config: &Arc<MySqlConnectorConfig>,
-    event: &Event,
-    at: EventAt,
-    source: &mut EventSource,
-    state: &mut StreamState,
-    sql: &mut Conn,
-    pipeline: &mut Pipeline<S, MySqlPosition>,
-) -> Result<(), ConnectorError> {
-    match event.read_data() {
-        Ok(Some(EventData::TableMapEvent(tme))) => {
-            let (db, table) = (
-                tme.database_name().into_owned(),
-                tme.table_name().into_owned(),
-            );
-            if config.include_table(&db, &table) && source.schema.table(&db, &table).is_none() {
-                load_table(sql, &mut source.schema, &db, &table).await?;
-            }
-            source.table_map(tme.into_owned());
-        }
-        Ok(Some(EventData::RowsEvent(rows))) => {
-            let marks = &mut state.marks;
-            source.rows(&rows, at, &mut state.records, |out, p| {
-                marks.push((out.len(), p))
-            })?;
-            flush_records(state, pipeline, None).await?;
-        }
-        Ok(Some(EventData::QueryEvent(q))) => {
-            let schema = q.schema().into_owned();
-            let query = q.query().into_owned();
-            if let Some(end) =
-                source.query(&schema, &query, q.thread_id(), at, &mut state.records)?
-            {
-                flush_records(state, pipeline, Some(end)).await?;
-            }
-        }
-        Ok(Some(EventData::XidEvent(_))) => {
-            let end = source.commit(at, &mut state.records)?;
-            flush_records(state, pipeline, end).await?;
-        }
-        Ok(_) => {}
-        Err(e) => {
-            return Err(ConnectorError::Decode {
-                event_type: event.header().event_type_raw(),
-                position: crate::pipeline::Position::describe(&source.position()),
-                reason: e.to_string(),
-            })
-        }
     }
     Ok(())
 }
