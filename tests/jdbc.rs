@@ -90,7 +90,10 @@ async fn mariadb() -> (Target, Db, Db) {
 fn connector(target: &Target, name: &str, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut m: BTreeMap<String, String> = [
         ("name", name),
-        ("connector.class", "io.confluent.connect.jdbc.JdbcSourceConnector"),
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSourceConnector",
+        ),
         ("connection.url", target.url.as_str()),
         ("connection.user", target.user.as_str()),
         ("connection.password", target.password.as_str()),
@@ -152,11 +155,21 @@ const TABLE: &str = "(id INT NOT NULL PRIMARY KEY, name VARCHAR(50), ts TIMESTAM
 async fn every_mode(target: Target, mut sql: Db) {
     for t in ["bulk_t", "inc_t", "ts_t", "tsinc_t"] {
         sql.exec(&format!("CREATE TABLE {t} {TABLE}")).await;
-        sql.exec(&format!("INSERT INTO {t} (id, name) VALUES (1, 'a'), (2, 'b')"))
-            .await;
+        sql.exec(&format!(
+            "INSERT INTO {t} (id, name) VALUES (1, 'a'), (2, 'b')"
+        ))
+        .await;
     }
     let connectors = vec![
-        connector(&target, "bulk", &[("mode", "bulk"), ("table.whitelist", "bulk_t"), ("topic.prefix", "m-")]),
+        connector(
+            &target,
+            "bulk",
+            &[
+                ("mode", "bulk"),
+                ("table.whitelist", "bulk_t"),
+                ("topic.prefix", "m-"),
+            ],
+        ),
         connector(
             &target,
             "inc",
@@ -188,6 +201,18 @@ async fn every_mode(target: Target, mut sql: Db) {
                 ("topic.prefix", "m-"),
             ],
         ),
+        // Every other table, found again every 200 ms: a table created later is polled.
+        connector(
+            &target,
+            "discover",
+            &[
+                ("mode", "incrementing"),
+                ("incrementing.column.name", "id"),
+                ("table.blacklist", "bulk_t,inc_t,ts_t,tsinc_t"),
+                ("table.poll.interval.ms", "200"),
+                ("topic.prefix", "all-"),
+            ],
+        ),
     ];
     let dir = tempfile::tempdir().expect("dir");
     let worker = file_worker_props(dir.path(), false);
@@ -199,11 +224,15 @@ async fn every_mode(target: Target, mut sql: Db) {
     // The record shape: a struct named after the table, kafka-connect-jdbc's types.
     let first = values_on(d, "m-inc_t")[0].clone();
     assert_eq!(first["id"], 1, "{first}");
-    assert!(first["ts"].is_i64(), "Timestamp is epoch milliseconds: {first}");
+    assert!(
+        first["ts"].is_i64(),
+        "Timestamp is epoch milliseconds: {first}"
+    );
 
     // Inserts and updates between polls.
     for t in ["bulk_t", "inc_t", "ts_t", "tsinc_t"] {
-        sql.exec(&format!("INSERT INTO {t} (id, name) VALUES (3, 'c')")).await;
+        sql.exec(&format!("INSERT INTO {t} (id, name) VALUES (3, 'c')"))
+            .await;
         sql.exec(&format!(
             "UPDATE {t} SET name = 'b2', ts = CURRENT_TIMESTAMP(6) WHERE id = 2"
         ))
@@ -214,13 +243,23 @@ async fn every_mode(target: Target, mut sql: Db) {
     }
     // Incrementing mode sees new rows only (as kafka-connect-jdbc): id 3, not the update.
     wait_rows(&mut process, d, "m-inc_t", &[(3, "c")]).await;
+    let ts = rows_on(d, "m-ts_t");
+    assert!(ts.values().all(|n| *n == 1), "repeated rows: {ts:?}");
+    assert_eq!(ts.len(), 4, "{ts:?}");
+    // A table created while running is noticed.
+    sql.exec(&format!("CREATE TABLE new_t {TABLE}")).await;
+    sql.exec("INSERT INTO new_t (id, name) VALUES (1, 'new')")
+        .await;
+    wait_rows(&mut process, d, "all-new_t", &[(1, "new")]).await;
 
     // Restart: rows written while Sluice is down arrive once; nothing before repeats.
     let status = process.sigterm_and_wait();
     assert!(status.success(), "{}", process.stderr_text());
     for t in ["inc_t", "tsinc_t"] {
-        sql.exec(&format!("INSERT INTO {t} (id, name) VALUES (4, 'd'), (5, 'e')"))
-            .await;
+        sql.exec(&format!(
+            "INSERT INTO {t} (id, name) VALUES (4, 'd'), (5, 'e')"
+        ))
+        .await;
     }
     let mut process = SluiceProcess::spawn_many(&worker, &connectors);
     for t in ["inc_t", "tsinc_t"] {
@@ -229,7 +268,8 @@ async fn every_mode(target: Target, mut sql: Db) {
     // A marker row written after the restart's catch-up: once it arrived, every poll before
     // it has delivered what it would.
     for t in ["inc_t", "tsinc_t"] {
-        sql.exec(&format!("INSERT INTO {t} (id, name) VALUES (6, 'f')")).await;
+        sql.exec(&format!("INSERT INTO {t} (id, name) VALUES (6, 'f')"))
+            .await;
         wait_rows(&mut process, d, &format!("m-{t}"), &[(6, "f")]).await;
     }
     let inc = rows_on(d, "m-inc_t");
@@ -241,7 +281,11 @@ async fn every_mode(target: Target, mut sql: Db) {
     assert!(inc.values().all(|n| *n == 1), "repeated rows: {inc:?}");
     let tsinc = rows_on(d, "m-tsinc_t");
     assert!(tsinc.values().all(|n| *n == 1), "repeated rows: {tsinc:?}");
-    assert_eq!(tsinc.len(), 7, "every insert and the update once: {tsinc:?}");
+    assert_eq!(
+        tsinc.len(),
+        7,
+        "every insert and the update once: {tsinc:?}"
+    );
     process.sigterm_and_wait();
 }
 
@@ -285,7 +329,8 @@ async fn late_commit(target: Target, mut sql: Db, mut other: Db, begin: &str) {
     let mut process = SluiceProcess::spawn_many(&file_worker_props(d, false), &connectors);
     for t in ["late_nodelay", "late_delay"] {
         // Wait until the connector polls (a first row arrives).
-        sql.exec(&format!("INSERT INTO {t} (id, name) VALUES (0, 'start')")).await;
+        sql.exec(&format!("INSERT INTO {t} (id, name) VALUES (0, 'start')"))
+            .await;
         wait_rows(&mut process, d, &format!("late-{t}"), &[(0, "start")]).await;
     }
     // Control, no delay: the early transaction's row is missed.
@@ -293,23 +338,34 @@ async fn late_commit(target: Target, mut sql: Db, mut other: Db, begin: &str) {
     other
         .exec("INSERT INTO late_nodelay (id, name) VALUES (1, 'early')")
         .await;
-    sql.exec("INSERT INTO late_nodelay (id, name) VALUES (2, 'later')").await;
+    sql.exec("INSERT INTO late_nodelay (id, name) VALUES (2, 'later')")
+        .await;
     wait_rows(&mut process, d, "late-late_nodelay", &[(2, "later")]).await;
     other.exec("COMMIT").await;
-    sql.exec("INSERT INTO late_nodelay (id, name) VALUES (3, 'after')").await;
+    sql.exec("INSERT INTO late_nodelay (id, name) VALUES (3, 'after')")
+        .await;
     wait_rows(&mut process, d, "late-late_nodelay", &[(3, "after")]).await;
     assert!(
         !rows_on(d, "late-late_nodelay").contains_key(&(1, "early".into())),
-        "the control should miss the late commit"
+        "the control should miss the late commit: {:?}\n{}",
+        values_on(d, "late-late_nodelay"),
+        process.stderr_text()
     );
     // With the delay: the same sequence delivers both rows.
     other.exec(begin).await;
     other
         .exec("INSERT INTO late_delay (id, name) VALUES (1, 'early')")
         .await;
-    sql.exec("INSERT INTO late_delay (id, name) VALUES (2, 'later')").await;
+    sql.exec("INSERT INTO late_delay (id, name) VALUES (2, 'later')")
+        .await;
     other.exec("COMMIT").await;
-    wait_rows(&mut process, d, "late-late_delay", &[(1, "early"), (2, "later")]).await;
+    wait_rows(
+        &mut process,
+        d,
+        "late-late_delay",
+        &[(1, "early"), (2, "later")],
+    )
+    .await;
     process.sigterm_and_wait();
 }
 
@@ -331,14 +387,19 @@ async fn bad_input_names_table_and_column() {
     let (target, mut sql, _) = postgres().await;
     sql.exec("CREATE TABLE orders (id INT NOT NULL, maybe INT, ts TIMESTAMP)")
         .await;
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+    /// Connector keys, and what the error must say.
+    type Case = (Vec<(&'static str, &'static str)>, Vec<&'static str>);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 ("mode", "incrementing"),
                 ("incrementing.column.name", "no_such"),
                 ("table.whitelist", "orders"),
             ],
-            vec!["public.orders has no column no_such", "incrementing.column.name"],
+            vec![
+                "public.orders has no column no_such",
+                "incrementing.column.name",
+            ],
         ),
         (
             vec![
@@ -346,7 +407,10 @@ async fn bad_input_names_table_and_column() {
                 ("incrementing.column.name", "maybe"),
                 ("table.whitelist", "orders"),
             ],
-            vec!["public.orders, column maybe is nullable", "validate.non.null=false"],
+            vec![
+                "public.orders, column maybe is nullable",
+                "validate.non.null=false",
+            ],
         ),
         (
             vec![
@@ -410,7 +474,10 @@ fn talk_config(target: &Target) -> BTreeMap<String, String> {
             ("table.whitelist", "ORDERS"),
             ("topic.prefix", "soe2-"),
             ("transforms", "InsertKey,ExtractId"),
-            ("transforms.InsertKey.type", "org.apache.kafka.connect.transforms.ValueToKey"),
+            (
+                "transforms.InsertKey.type",
+                "org.apache.kafka.connect.transforms.ValueToKey",
+            ),
             ("transforms.InsertKey.fields", "CUSTOMER_ID"),
             (
                 "transforms.ExtractId.type",
@@ -445,10 +512,17 @@ fn assert_talk_records(records: &[(Value, Value)]) {
         .iter()
         .map(|(k, v)| (k.clone(), v["ORDER_ID"].clone()))
         .collect();
-    assert_eq!(keys, vec![(json!(42), json!(1)), (json!(7), json!(2))], "{records:?}");
+    assert_eq!(
+        keys,
+        vec![(json!(42), json!(1)), (json!(7), json!(2))],
+        "{records:?}"
+    );
     // The value is the row; ORDER_TOTAL is a Connect Decimal (base64 of the unscaled bytes).
     assert_eq!(records[0].1["CUSTOMER_ID"], 42);
-    assert_eq!(records[0].1["ORDER_TOTAL"], "BBo=", "10.50 at scale 2 is 1050 = 0x041a");
+    assert_eq!(
+        records[0].1["ORDER_TOTAL"], "BBo=",
+        "10.50 at scale 2 is 1050 = 0x041a"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,7 +557,12 @@ async fn talk_example_standalone_and_rest() {
     let body = json!({"name": name, "config": body_config}).to_string();
     let out = Command::new("curl")
         .args(["-s", "-S", "-X", "POST", "-w", "\n%{http_code}"])
-        .args(["-H", "Content-Type: application/json", "--data-binary", &body])
+        .args([
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &body,
+        ])
         .arg(format!("{base}/connectors"))
         .output()
         .expect("curl");
@@ -500,5 +579,22 @@ async fn talk_example_standalone_and_rest() {
     );
     let records = wait_talk_records(&mut process, dir.path()).await;
     assert_talk_records(&records);
+    // Offsets as kafka-connect-jdbc stores them: one partition per table.
+    let url = format!("{base}/connectors/{name}/offsets");
+    let offsets = wait_for(WAIT, "the committed offset", || {
+        let out = Command::new("curl")
+            .args(["-s", &url])
+            .output()
+            .expect("curl");
+        let body: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let ok = body["offsets"][0]["offset"]["incrementing"] == 2;
+        async move { ok.then_some(body) }
+    })
+    .await;
+    assert_eq!(
+        offsets["offsets"][0]["partition"],
+        json!({"protocol": "1", "table": "public.ORDERS"}),
+        "{offsets}"
+    );
     process.sigterm_and_wait();
 }

@@ -164,7 +164,11 @@ impl Db {
                 let mut out = Vec::new();
                 for m in client.simple_query(sql).await? {
                     if let tokio_postgres::SimpleQueryMessage::Row(row) = m {
-                        out.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
+                        out.push(
+                            (0..row.len())
+                                .map(|i| row.get(i).map(str::to_string))
+                                .collect(),
+                        );
                     }
                 }
                 Ok(out)
@@ -261,10 +265,13 @@ impl Db {
                 )
             }
         };
-        let rows = self.text_rows(&sql).await.map_err(|source| JdbcError::Sql {
-            what: "listing the tables (check the user's rights on the catalog)".into(),
-            source,
-        })?;
+        let rows = self
+            .text_rows(&sql)
+            .await
+            .map_err(|source| JdbcError::Sql {
+                what: "listing the tables (check the user's rights on the catalog)".into(),
+                source,
+            })?;
         Ok(rows
             .into_iter()
             .filter_map(|r| match r.as_slice() {
@@ -285,7 +292,9 @@ impl Db {
     ) -> Result<Vec<Column>, Cause> {
         match self {
             Db::Pg(client) => {
-                let statement = client.prepare(&super::sql::base_select(dialect, source)).await?;
+                let statement = client
+                    .prepare(&super::sql::base_select(dialect, source))
+                    .await?;
                 let mut columns: Vec<Column> = statement
                     .columns()
                     .iter()
@@ -329,10 +338,8 @@ impl Db {
                         };
                         if let Some(c) = columns.iter_mut().find(|c| c.name == name) {
                             c.nullable = notnull != "t";
-                            c.kind = pg_kind(
-                                oid.parse().unwrap_or(0),
-                                typmod.parse().unwrap_or(-1),
-                            );
+                            c.kind =
+                                pg_kind(oid.parse().unwrap_or(0), typmod.parse().unwrap_or(-1));
                         }
                     }
                 }
@@ -354,14 +361,26 @@ impl Db {
     /// Run a poll's statement; rows are read with [`Rows::next_chunk`].
     pub async fn query(&mut self, sql: &str) -> Result<Rows<'_>, Cause> {
         match self {
-            Db::Pg(client) => Ok(Rows::Pg(Box::pin(client.simple_query_raw(sql).await?))),
-            Db::My(conn) => Ok(Rows::My(conn.query_iter(sql.to_string()).await?)),
+            Db::Pg(client) => Ok(Rows {
+                stream: RowStream::Pg(Box::pin(client.simple_query_raw(sql).await?)),
+                done: false,
+            }),
+            Db::My(conn) => Ok(Rows {
+                stream: RowStream::My(conn.query_iter(sql.to_string()).await?),
+                done: false,
+            }),
         }
     }
 }
 
 /// A result set being read.
-pub enum Rows<'a> {
+pub struct Rows<'a> {
+    stream: RowStream<'a>,
+    /// The end was reached; the driver's stream must not be polled again.
+    done: bool,
+}
+
+enum RowStream<'a> {
     Pg(Pin<Box<tokio_postgres::SimpleQueryStream>>),
     My(mysql_async::QueryResult<'a, 'static, mysql_async::TextProtocol>),
 }
@@ -373,18 +392,18 @@ impl Rows<'_> {
     /// Up to `n` rows; empty at the end of the result.
     pub async fn next_chunk(&mut self, n: usize) -> Result<Vec<TextRow>, Cause> {
         let mut out = Vec::with_capacity(n.min(1024));
-        while out.len() < n {
-            match self {
-                Rows::Pg(stream) => match stream.try_next().await? {
+        while out.len() < n && !self.done {
+            match &mut self.stream {
+                RowStream::Pg(stream) => match stream.try_next().await? {
                     Some(tokio_postgres::SimpleQueryMessage::Row(row)) => out.push(
                         (0..row.len())
                             .map(|i| row.get(i).map(|s| s.as_bytes().to_vec()))
                             .collect(),
                     ),
                     Some(_) => {}
-                    None => break,
+                    None => self.done = true,
                 },
-                Rows::My(result) => match result.next().await? {
+                RowStream::My(result) => match result.next().await? {
                     Some(row) => out.push(
                         row.unwrap()
                             .into_iter()
@@ -395,7 +414,7 @@ impl Rows<'_> {
                             })
                             .collect(),
                     ),
-                    None => break,
+                    None => self.done = true,
                 },
             }
         }
@@ -470,13 +489,20 @@ fn my_column(c: &mysql_async::Column) -> Column {
         }
         MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => Kind::Date,
         MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => Kind::Time,
-        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP
+        MYSQL_TYPE_DATETIME
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIMESTAMP
         | MYSQL_TYPE_TIMESTAMP2 => Kind::Timestamp,
         MYSQL_TYPE_YEAR => Kind::Int32,
         MYSQL_TYPE_BIT if len == 1 => Kind::Bool,
         MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Kind::Bytes,
-        MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_VARCHAR | MYSQL_TYPE_TINY_BLOB
-        | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB
+        MYSQL_TYPE_STRING
+        | MYSQL_TYPE_VAR_STRING
+        | MYSQL_TYPE_VARCHAR
+        | MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_BLOB
             if binary =>
         {
             Kind::Bytes
@@ -546,7 +572,9 @@ pub fn decode_cell(database: JdbcDatabase, kind: &Kind, text: &[u8]) -> Result<C
 }
 
 fn decode_pg_hex(text: &[u8]) -> Result<Vec<u8>, &'static str> {
-    let hex = text.strip_prefix(b"\\x").ok_or("bytea is not in hex format")?;
+    let hex = text
+        .strip_prefix(b"\\x")
+        .ok_or("bytea is not in hex format")?;
     if hex.len() % 2 != 0 {
         return Err("odd number of hex digits");
     }
@@ -620,9 +648,7 @@ pub fn parse_timestamp(s: &str) -> Result<i64, &'static str> {
     if s.contains("infinity") || s.ends_with(" BC") {
         return Err("infinite and BC timestamps have no Connect value");
     }
-    let (date, time) = s
-        .split_once([' ', 'T'])
-        .ok_or("not a timestamp")?;
+    let (date, time) = s.split_once([' ', 'T']).ok_or("not a timestamp")?;
     let days = parse_date(date)?;
     Ok(days * 86_400_000_000 + parse_time(time)?)
 }
@@ -635,8 +661,14 @@ mod tests {
     fn text_values_of_both_databases() {
         assert_eq!(parse_timestamp("1970-01-01 00:00:01.5"), Ok(1_500_000));
         assert_eq!(parse_timestamp("1970-01-01 01:00:00+01"), Ok(0));
-        assert_eq!(parse_timestamp("2023-11-14 22:13:20.123456+00"), Ok(1_700_000_000_123_456));
-        assert_eq!(parse_time("-838:59:59"), Ok(-(838 * 3600 + 59 * 60 + 59) * 1_000_000));
+        assert_eq!(
+            parse_timestamp("2023-11-14 22:13:20.123456+00"),
+            Ok(1_700_000_000_123_456)
+        );
+        assert_eq!(
+            parse_time("-838:59:59"),
+            Ok(-(838 * 3600 + 59 * 60 + 59) * 1_000_000)
+        );
         assert_eq!(parse_date("1969-12-31"), Ok(-1));
         assert!(parse_timestamp("infinity").is_err());
         assert_eq!(
@@ -644,10 +676,17 @@ mod tests {
             Ok(Cell::Bytes(vec![0, 255]))
         );
         assert_eq!(
-            decode_cell(JdbcDatabase::MySql, &Kind::Timestamp, b"0000-00-00 00:00:00"),
+            decode_cell(
+                JdbcDatabase::MySql,
+                &Kind::Timestamp,
+                b"0000-00-00 00:00:00"
+            ),
             Ok(Cell::Null)
         );
-        assert_eq!(decode_cell(JdbcDatabase::MySql, &Kind::Bool, b"1"), Ok(Cell::Bool(true)));
+        assert_eq!(
+            decode_cell(JdbcDatabase::MySql, &Kind::Bool, b"1"),
+            Ok(Cell::Bool(true))
+        );
         assert!(decode_cell(JdbcDatabase::Postgres, &Kind::Int32, b"x").is_err());
     }
 }

@@ -84,10 +84,13 @@ impl JdbcError {
     }
 }
 
+/// `(partition, offset)` of each table, keyed by the partition's JSON text.
+type TableOffsets = BTreeMap<String, (Json, Map<String, Json>)>;
+
 /// Every table's offset, as kafka-connect-jdbc stores them, keyed by partition.
 #[derive(Debug, Clone, Default)]
 pub struct JdbcPosition {
-    tables: Arc<BTreeMap<String, (Json, Map<String, Json>)>>,
+    tables: Arc<TableOffsets>,
 }
 
 impl Position for JdbcPosition {
@@ -183,9 +186,14 @@ pub fn prepare(config: JdbcSourceConfig, parts: TaskParts) -> PreparedTask {
         partition,
         run: Box::new(move |token| {
             Box::pin(async move {
-                run(&config, &mut pipeline, settings.offset_flush_interval, &token)
-                    .await
-                    .map_err(Into::into)
+                run(
+                    &config,
+                    &mut pipeline,
+                    settings.offset_flush_interval,
+                    &token,
+                )
+                .await
+                .map_err(Into::into)
             })
         }),
     }
@@ -197,7 +205,7 @@ struct Task<'a> {
     criteria: Criteria,
     tables: Vec<Polled>,
     /// Offsets of every table read so far (the position handed to the pipeline).
-    offsets: BTreeMap<String, (Json, Map<String, Json>)>,
+    offsets: TableOffsets,
 }
 
 /// Run the connector until `shutdown` fires or an error that reconnecting cannot fix.
@@ -222,7 +230,10 @@ pub async fn run<S: Sink>(
     };
     let criteria = Criteria {
         mode: config.mode,
-        incrementing: config.incrementing_column.as_deref().map(|c| dialect.ident(c)),
+        incrementing: config
+            .incrementing_column
+            .as_deref()
+            .map(|c| dialect.ident(c)),
         timestamps: config
             .timestamp_columns
             .iter()
@@ -441,7 +452,10 @@ impl Task<'_> {
                 })
         };
         let mut inc_index = None;
-        if matches!(config.mode, JdbcMode::Incrementing | JdbcMode::TimestampIncrementing) {
+        if matches!(
+            config.mode,
+            JdbcMode::Incrementing | JdbcMode::TimestampIncrementing
+        ) {
             let name = config.incrementing_column.as_deref().unwrap_or_default();
             let i = find(name, "incrementing.column.name")?;
             let c = &columns[i];
@@ -460,7 +474,10 @@ impl Task<'_> {
             inc_index = Some(i);
         }
         let mut ts_indexes = Vec::new();
-        if matches!(config.mode, JdbcMode::Timestamp | JdbcMode::TimestampIncrementing) {
+        if matches!(
+            config.mode,
+            JdbcMode::Timestamp | JdbcMode::TimestampIncrementing
+        ) {
             for name in &config.timestamp_columns {
                 let i = find(name, "timestamp.column.name")?;
                 if columns[i].kind != Kind::Timestamp {
@@ -486,7 +503,11 @@ impl Task<'_> {
             Source::Table { table, .. } => Some(table.as_str()),
             Source::Query(_) => None,
         };
-        t.shape = Some(Arc::new(RowShape::new(name, columns, config.numeric_mapping)));
+        t.shape = Some(Arc::new(RowShape::new(
+            name,
+            columns,
+            config.numeric_mapping,
+        )));
         t.inc_index = inc_index;
         t.ts_indexes = ts_indexes;
         Ok(())
@@ -562,13 +583,17 @@ impl Task<'_> {
             source,
         };
         let database = db.database();
+        tracing::debug!(table = %label, %statement, "polling");
         let mut rows = db.query(&statement).await.map_err(query_failed)?;
         let mut read = 0usize;
         loop {
-            let batch = rows.next_chunk(chunk).await.map_err(|source| JdbcError::Sql {
-                what: format!("polling {label} failed"),
-                source,
-            })?;
+            let batch = rows
+                .next_chunk(chunk)
+                .await
+                .map_err(|source| JdbcError::Sql {
+                    what: format!("polling {label} failed"),
+                    source,
+                })?;
             if batch.is_empty() {
                 break;
             }
@@ -590,7 +615,9 @@ impl Task<'_> {
                             .map_err(|reason| value_error(&label, column, reason))?,
                     });
                 }
-                let inc = inc_index.and_then(|x| cells.get(x)).and_then(schema::Cell::as_i64);
+                let inc = inc_index
+                    .and_then(|x| cells.get(x))
+                    .and_then(schema::Cell::as_i64);
                 // The row's timestamp: the first non-null column in timestamp.column.name
                 // order (COALESCE).
                 let ts = ts_indexes.iter().find_map(|&x| match cells.get(x) {
@@ -707,6 +734,9 @@ mod tests {
         assert_eq!(TableOffset::from_map(&before_epoch.to_map()), before_epoch);
         let ms_only: Map<String, Json> =
             serde_json::from_value(json!({"timestamp": 1500})).expect("map");
-        assert_eq!(TableOffset::from_map(&ms_only).timestamp_micros, Some(1_500_000));
+        assert_eq!(
+            TableOffset::from_map(&ms_only).timestamp_micros,
+            Some(1_500_000)
+        );
     }
 }

@@ -59,7 +59,11 @@ impl Kind {
     pub fn is_integer(&self) -> bool {
         matches!(
             self,
-            Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64 | Kind::Decimal { scale: Some(0), .. }
+            Kind::Int8
+                | Kind::Int16
+                | Kind::Int32
+                | Kind::Int64
+                | Kind::Decimal { scale: Some(0), .. }
         )
     }
 }
@@ -303,17 +307,32 @@ mod tests {
     #[test]
     fn numeric_mapping_follows_kafka_connect_jdbc() {
         use NumericMapping::*;
-        assert_eq!(rep(&numeric(5, Some(2)), NumericMapping::None), FieldRep::Decimal(2));
+        assert_eq!(
+            rep(&numeric(5, Some(2)), NumericMapping::None),
+            FieldRep::Decimal(2)
+        );
         assert_eq!(rep(&numeric(10, Some(0)), PrecisionOnly), FieldRep::Int64);
         assert_eq!(rep(&numeric(4, Some(0)), PrecisionOnly), FieldRep::Int16);
         assert_eq!(rep(&numeric(2, Some(0)), PrecisionOnly), FieldRep::Int8);
-        assert_eq!(rep(&numeric(5, Some(2)), PrecisionOnly), FieldRep::Decimal(2));
+        assert_eq!(
+            rep(&numeric(5, Some(2)), PrecisionOnly),
+            FieldRep::Decimal(2)
+        );
         assert_eq!(rep(&numeric(5, Some(2)), BestFit), FieldRep::Float64);
         assert_eq!(rep(&numeric(9, Some(0)), BestFit), FieldRep::Int32);
         assert_eq!(rep(&numeric(30, Some(2)), BestFit), FieldRep::Decimal(2));
-        assert_eq!(rep(&numeric(30, Some(2)), BestFitEagerDouble), FieldRep::Float64);
-        assert_eq!(rep(&numeric(0, Option::None), BestFit), FieldRep::Decimal(0));
-        assert_eq!(rep(&numeric(0, Option::None), BestFitEagerDouble), FieldRep::Float64);
+        assert_eq!(
+            rep(&numeric(30, Some(2)), BestFitEagerDouble),
+            FieldRep::Float64
+        );
+        assert_eq!(
+            rep(&numeric(0, Option::None), BestFit),
+            FieldRep::Decimal(0)
+        );
+        assert_eq!(
+            rep(&numeric(0, Option::None), BestFitEagerDouble),
+            FieldRep::Float64
+        );
         // MySQL's DECIMAL is JDBC DECIMAL: numeric.mapping leaves it alone.
         let decimal = Kind::Decimal {
             precision: 10,

@@ -83,7 +83,9 @@ pub struct Bounds {
 /// `SELECT * FROM <source>` without the mode's criteria (bulk mode, and describing columns).
 pub fn base_select(dialect: &Dialect, source: &Source) -> String {
     match source {
-        Source::Table { schema, table } => format!("SELECT * FROM {}", dialect.table(schema, table)),
+        Source::Table { schema, table } => {
+            format!("SELECT * FROM {}", dialect.table(schema, table))
+        }
         Source::Query(q) => format!(
             "SELECT * FROM ({}) AS {}",
             q.trim().trim_end_matches(';'),
@@ -213,10 +215,7 @@ mod tests {
         };
         assert_eq!(never.table("public", "t"), "public.t");
         assert_eq!(MY.table("", "t"), "`t`");
-        assert_eq!(
-            string_literal(JdbcDatabase::MySql, "o'k\\"),
-            "'o''k\\\\'"
-        );
+        assert_eq!(string_literal(JdbcDatabase::MySql, "o'k\\"), "'o''k\\\\'");
     }
 
     #[test]
