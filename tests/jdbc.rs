@@ -251,6 +251,12 @@ async fn every_mode(target: Target, mut sql: Db) {
     sql.exec("INSERT INTO new_t (id, name) VALUES (1, 'new')")
         .await;
     wait_rows(&mut process, d, "all-new_t", &[(1, "new")]).await;
+    // ... and a dropped one is forgotten, not an error.
+    sql.exec("DROP TABLE new_t").await;
+    sql.exec(&format!("CREATE TABLE new2_t {TABLE}")).await;
+    sql.exec("INSERT INTO new2_t (id, name) VALUES (1, 'new2')")
+        .await;
+    wait_rows(&mut process, d, "all-new2_t", &[(1, "new2")]).await;
 
     // Restart: rows written while Sluice is down arrive once; nothing before repeats.
     let status = process.sigterm_and_wait();

@@ -290,7 +290,20 @@ pub async fn run<S: Sink>(
                 if let Some(t) = task.tables.get_mut(i) {
                     t.next_due = Instant::now() + Duration::from_millis(config.poll_interval_ms);
                 }
-                r
+                match r {
+                    // A table dropped since the last refresh fails its query: notice that it is
+                    // gone instead of failing the connector.
+                    Err(JdbcError::Sql { .. }) if config.query.is_none() && !matches!(&r, Err(e) if e.is_connection_lost()) => {
+                        let source = task.tables.get(i).map(|t| t.source.clone());
+                        task.refresh_tables(&mut db, pipeline).await?;
+                        if task.tables.iter().any(|t| Some(&t.source) == source.as_ref()) {
+                            r
+                        } else {
+                            Ok(())
+                        }
+                    }
+                    r => r,
+                }
             }
         };
         match result {
