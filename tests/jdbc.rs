@@ -604,3 +604,159 @@ async fn talk_example_standalone_and_rest() {
     );
     process.sigterm_and_wait();
 }
+
+/// The field of `name` in a record's `schema`.
+fn field<'a>(record: &'a Value, name: &str) -> &'a Value {
+    record["schema"]["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["field"] == name))
+        .unwrap_or_else(|| panic!("no field {name} in {record}"))
+}
+
+/// Types as kafka-connect-jdbc maps them (with `numeric.mapping=best_fit`), a custom query with
+/// a suffix (topic = `topic.prefix`, unnamed struct), and `timestamp.initial=-1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_types_query_and_timestamp_initial() {
+    let (target, mut sql, _) = postgres().await;
+    sql.exec(
+        "CREATE TABLE typed (id INT NOT NULL PRIMARY KEY, small SMALLINT, big BIGINT, flag BOOLEAN, \
+         price NUMERIC(10,2), qty NUMERIC(9,0), exact NUMERIC(30,4), ratio REAL, dbl DOUBLE PRECISION, \
+         d DATE, t TIME(3), ts TIMESTAMP(3) NOT NULL, tstz TIMESTAMPTZ, raw BYTEA, note TEXT, uid UUID)",
+    )
+    .await;
+    sql.exec(
+        "INSERT INTO typed VALUES \
+         (1, 7, 9000000000, true, 12.34, 123456789, 1.5, 0.5, 2.25, '2024-02-29', '12:34:56.789', \
+          '2024-02-29 12:00:00.123', '2024-02-29 12:00:00.123+01', '\\x00ff', 'n', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), \
+         (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '2024-03-01 00:00:00', NULL, NULL, NULL, NULL)",
+    )
+    .await;
+    let connectors = vec![
+        connector(
+            &target,
+            "types",
+            &[
+                ("mode", "bulk"),
+                ("table.whitelist", "typed"),
+                ("numeric.mapping", "best_fit"),
+                ("topic.prefix", "ty-"),
+            ],
+        ),
+        connector(
+            &target,
+            "query",
+            &[
+                ("mode", "incrementing"),
+                ("incrementing.column.name", "id"),
+                (
+                    "query",
+                    "SELECT o.id, o.note FROM typed o WHERE o.note IS NOT NULL",
+                ),
+                ("query.suffix", "LIMIT 1000"),
+                ("topic.prefix", "q-topic"),
+            ],
+        ),
+        connector(
+            &target,
+            "initial",
+            &[
+                ("mode", "timestamp"),
+                ("timestamp.column.name", "ts"),
+                ("timestamp.initial", "-1"),
+                ("table.whitelist", "typed"),
+                ("topic.prefix", "init-"),
+            ],
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let mut process = SluiceProcess::spawn_many(&file_worker_props(d, true), &connectors);
+    let records = wait_for(WAIT, "records on ty-typed and q-topic", || {
+        let sink = read_sink(&events_path(d));
+        let typed: Vec<Value> = sink
+            .iter()
+            .filter(|(t, _, _)| t == "ty-typed")
+            .map(|(_, _, v)| v.clone())
+            .collect();
+        let query: Vec<Value> = sink
+            .iter()
+            .filter(|(t, _, _)| t == "q-topic")
+            .map(|(_, _, v)| v.clone())
+            .collect();
+        if !process.is_running() {
+            panic!("sluice exited:\n{}", process.stderr_text());
+        }
+        async move { (typed.len() >= 2 && !query.is_empty()).then_some((typed, query)) }
+    })
+    .await;
+    let (typed, query) = records;
+    let r = &typed[0];
+    assert_eq!(r["schema"]["name"], "typed", "{r}");
+    let expect = [
+        ("id", json!({"type": "int32", "optional": false})),
+        ("small", json!({"type": "int16", "optional": true})),
+        ("big", json!({"type": "int64", "optional": true})),
+        ("flag", json!({"type": "boolean", "optional": true})),
+        ("price", json!({"type": "double", "optional": true})),
+        ("qty", json!({"type": "int32", "optional": true})),
+        ("ratio", json!({"type": "float", "optional": true})),
+        ("dbl", json!({"type": "double", "optional": true})),
+        ("raw", json!({"type": "bytes", "optional": true})),
+        ("note", json!({"type": "string", "optional": true})),
+        ("uid", json!({"type": "string", "optional": true})),
+    ];
+    for (name, want) in expect {
+        let f = field(r, name);
+        assert_eq!(f["type"], want["type"], "{name}: {f}");
+        assert_eq!(f["optional"], want["optional"], "{name}: {f}");
+    }
+    for (name, logical) in [
+        ("exact", "org.apache.kafka.connect.data.Decimal"),
+        ("d", "org.apache.kafka.connect.data.Date"),
+        ("t", "org.apache.kafka.connect.data.Time"),
+        ("ts", "org.apache.kafka.connect.data.Timestamp"),
+        ("tstz", "org.apache.kafka.connect.data.Timestamp"),
+    ] {
+        assert_eq!(field(r, name)["name"], logical, "{name}");
+    }
+    assert_eq!(field(r, "exact")["parameters"]["scale"], "4");
+    assert_eq!(field(r, "ts")["optional"], false);
+    let p = &r["payload"];
+    assert_eq!(p["id"], 1);
+    assert_eq!(p["big"], 9_000_000_000i64);
+    assert_eq!(p["flag"], true);
+    assert_eq!(p["price"], 12.34);
+    assert_eq!(p["qty"], 123_456_789);
+    assert_eq!(p["exact"], "Opg=", "1.5000 at scale 4 is 15000 = 0x3a98");
+    assert_eq!(p["d"], 19_782);
+    assert_eq!(p["t"], 45_296_789);
+    assert_eq!(p["ts"], 1_709_208_000_123i64);
+    assert_eq!(
+        p["tstz"], 1_709_204_400_123i64,
+        "+01 is an hour earlier in UTC"
+    );
+    assert_eq!(p["raw"], "AP8=");
+    assert_eq!(p["uid"], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    let nulls = &typed[1]["payload"];
+    assert!(nulls["small"].is_null() && nulls["d"].is_null(), "{nulls}");
+
+    // The query: one topic, an unnamed struct of its columns.
+    let q = &query[0];
+    assert!(q["schema"]["name"].is_null(), "{q}");
+    assert_eq!(q["payload"], json!({"id": 1, "note": "n"}));
+
+    // timestamp.initial=-1: the old rows are skipped, a new one arrives.
+    sql.exec("INSERT INTO typed (id, ts, note) VALUES (3, CURRENT_TIMESTAMP(3), 'new')")
+        .await;
+    let init = wait_for(WAIT, "the new row on init-typed", || {
+        let ids: Vec<Value> = read_sink(&events_path(d))
+            .into_iter()
+            .filter(|(t, _, _)| t == "init-typed")
+            .map(|(_, _, v)| v["payload"]["id"].clone())
+            .collect();
+        async move { (!ids.is_empty()).then_some(ids) }
+    })
+    .await;
+    assert_eq!(init, vec![json!(3)]);
+    process.sigterm_and_wait();
+}
