@@ -760,3 +760,89 @@ async fn postgres_types_query_and_timestamp_initial() {
     assert_eq!(init, vec![json!(3)]);
     process.sigterm_and_wait();
 }
+
+/// MySQL/MariaDB types as kafka-connect-jdbc maps them: TINYINT(1) is boolean, DECIMAL stays a
+/// Decimal under `numeric.mapping` (it is JDBC DECIMAL, not NUMERIC), an unsigned BIGINT keeps
+/// every value as a Decimal, binary strings are bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_types() {
+    let (target, mut sql, _) = mariadb().await;
+    sql.exec(
+        "CREATE TABLE typed (id INT NOT NULL PRIMARY KEY, tiny TINYINT, flag TINYINT(1), small SMALLINT, \
+         big BIGINT, ubig BIGINT UNSIGNED, price DECIMAL(10,2), ratio FLOAT, dbl DOUBLE, d DATE, t TIME(3), \
+         ts DATETIME(3) NOT NULL, tsz TIMESTAMP(3) NULL, raw VARBINARY(10), note TEXT, e ENUM('x','y'))",
+    )
+    .await;
+    sql.exec(
+        "INSERT INTO typed VALUES (1, -5, 1, 300, 9000000000, 18446744073709551615, 12.34, 0.5, 2.25, \
+         '2024-02-29', '12:34:56.789', '2024-02-29 12:00:00.123', '2024-02-29 12:00:00.123', 0x00ff, 'n', 'y')",
+    )
+    .await;
+    let config = connector(
+        &target,
+        "types",
+        &[
+            ("mode", "bulk"),
+            ("table.whitelist", "typed"),
+            ("numeric.mapping", "best_fit"),
+            ("topic.prefix", "ty-"),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let mut process = SluiceProcess::spawn(&file_worker_props(d, true), &config);
+    let r = wait_for(WAIT, "a record on ty-typed", || {
+        let first = read_sink(&events_path(d))
+            .into_iter()
+            .find(|(t, _, _)| t == "ty-typed")
+            .map(|(_, _, v)| v);
+        if first.is_none() && !process.is_running() {
+            panic!("sluice exited:\n{}", process.stderr_text());
+        }
+        async move { first }
+    })
+    .await;
+    assert_eq!(r["schema"]["name"], "typed", "{r}");
+    for (name, ty, optional) in [
+        ("id", "int32", false),
+        ("tiny", "int8", true),
+        ("flag", "boolean", true),
+        ("small", "int16", true),
+        ("big", "int64", true),
+        ("ratio", "float", true),
+        ("dbl", "double", true),
+        ("raw", "bytes", true),
+        ("note", "string", true),
+        ("e", "string", true),
+    ] {
+        let f = field(&r, name);
+        assert_eq!(
+            (f["type"].clone(), f["optional"].clone()),
+            (json!(ty), json!(optional)),
+            "{name}: {f}"
+        );
+    }
+    for (name, logical) in [
+        ("ubig", "org.apache.kafka.connect.data.Decimal"),
+        ("price", "org.apache.kafka.connect.data.Decimal"),
+        ("d", "org.apache.kafka.connect.data.Date"),
+        ("t", "org.apache.kafka.connect.data.Time"),
+        ("ts", "org.apache.kafka.connect.data.Timestamp"),
+        ("tsz", "org.apache.kafka.connect.data.Timestamp"),
+    ] {
+        assert_eq!(field(&r, name)["name"], logical, "{name}");
+    }
+    assert_eq!(field(&r, "price")["parameters"]["scale"], "2");
+    let p = &r["payload"];
+    assert_eq!(p["tiny"], -5);
+    assert_eq!(p["flag"], true);
+    assert_eq!(p["ubig"], "AP//////////");
+    assert_eq!(p["price"], "BNI=");
+    assert_eq!(p["d"], 19_782);
+    assert_eq!(p["t"], 45_296_789);
+    assert_eq!(p["ts"], 1_709_208_000_123i64);
+    assert_eq!(p["tsz"], 1_709_208_000_123i64);
+    assert_eq!(p["raw"], "AP8=");
+    assert_eq!(p["e"], "y");
+    process.sigterm_and_wait();
+}
