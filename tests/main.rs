@@ -8,6 +8,7 @@ mod faults;
 mod incremental;
 mod jdbc;
 mod kafka_sink;
+mod kafka_worker;
 mod mariadb_binlog;
 mod messages;
 mod replication;
