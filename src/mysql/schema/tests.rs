@@ -278,6 +278,23 @@ fn character_sets_and_collations() {
         "latin2 TEXT to utf8mb4"
     );
 
+    apply(
+        &mut s,
+        "CREATE DATABASE IF NOT EXISTS `dump` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci */",
+    );
+    s.apply("dump", "CREATE TABLE t (a TEXT)").expect("create");
+    assert_eq!(
+        s.table("dump", "t")
+            .and_then(|t| t.charset.clone())
+            .as_deref(),
+        Some("utf8mb4")
+    );
+    apply(&mut s, "CREATE DATABASE q CHARACTER SET = 'latin2'");
+    s.apply("q", "CREATE TABLE t (a TEXT)").expect("create");
+    assert_eq!(
+        s.table("q", "t").and_then(|t| t.charset.clone()).as_deref(),
+        Some("latin2")
+    );
     apply(&mut s, "ALTER DATABASE shop CHARACTER SET = utf16");
     apply(&mut s, "CREATE TABLE cs3 (a CHAR(1))");
     assert_eq!(table(&s, "cs3").charset.as_deref(), Some("utf16"));
@@ -741,4 +758,69 @@ fn truncated_and_garbage_input_never_panics() {
     ] {
         let _ = s.apply("shop", sql);
     }
+}
+
+/// DDL as ORMs and migration tools emit it.
+#[test]
+fn orm_generated_ddl() {
+    let mut s = Schema::new();
+    // Rails
+    apply(
+        &mut s,
+        "CREATE TABLE `users` (`id` bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, `email` varchar(255) DEFAULT '' NOT NULL, `created_at` datetime(6) NOT NULL)",
+    );
+    let t = table(&s, "users");
+    assert!(!col(t, "email").nullable);
+    assert_eq!(col(t, "email").default.as_deref(), Some(""));
+    assert_eq!(t.primary_key, ["id"]);
+    // Django, with the trailing semicolon
+    apply(
+        &mut s,
+        "CREATE TABLE `app_x` (`id` integer AUTO_INCREMENT NOT NULL PRIMARY KEY, `name` varchar(100) NOT NULL, `owner_id` integer NULL);",
+    );
+    apply(
+        &mut s,
+        "ALTER TABLE `app_x` ADD CONSTRAINT `app_x_owner_id_fk` FOREIGN KEY (`owner_id`) REFERENCES `users` (`id`);",
+    );
+    apply(
+        &mut s,
+        "ALTER TABLE `app_x` MODIFY `name` varchar(200) NOT NULL;",
+    );
+    assert_eq!(col(table(&s, "app_x"), "name").length, Some(200));
+    // Hibernate
+    apply(
+        &mut s,
+        "create table Person (id bigint not null, name varchar(255), primary key (id)) engine=InnoDB",
+    );
+    assert_eq!(table(&s, "Person").primary_key, ["id"]);
+    // Laravel
+    apply(
+        &mut s,
+        "create table `accounts` (`id` bigint unsigned not null auto_increment primary key, `email` varchar(255) not null) default character set utf8mb4 collate 'utf8mb4_unicode_ci'",
+    );
+    assert_eq!(table(&s, "accounts").charset.as_deref(), Some("utf8mb4"));
+    apply(
+        &mut s,
+        "alter table `accounts` add `votes` int not null after `id`",
+    );
+    assert_eq!(names(table(&s, "accounts")), ["id", "votes", "email"]);
+    // Prisma
+    apply(
+        &mut s,
+        "CREATE TABLE `User` (\n    `id` INTEGER NOT NULL AUTO_INCREMENT,\n    `email` VARCHAR(191) NOT NULL,\n\n    UNIQUE INDEX `User_email_key`(`email`),\n    PRIMARY KEY (`id`)\n) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;",
+    );
+    assert_eq!(table(&s, "User").primary_key, ["id"]);
+    // gh-ost / pt-online-schema-change: shadow table, alter, atomic swap
+    apply(&mut s, "CREATE TABLE `_users_gho` LIKE `users`");
+    apply(&mut s, "ALTER TABLE `_users_gho` ADD COLUMN `age` INT NULL");
+    apply(
+        &mut s,
+        "RENAME TABLE `users` TO `_users_del`, `_users_gho` TO `users`",
+    );
+    assert_eq!(
+        names(table(&s, "users")),
+        ["id", "email", "created_at", "age"]
+    );
+    apply(&mut s, "DROP TABLE IF EXISTS `_users_del`");
+    assert!(s.table("shop", "_users_del").is_none());
 }
