@@ -263,10 +263,14 @@ impl Schema {
                             source,
                         }
                     })?;
+                // All or nothing: a statement that fails half-way (a DROP of several tables
+                // where one name cannot be qualified) leaves the schema as it was.
+                let mut next = self.clone();
                 let mut changes = Vec::new();
                 for statement in statements {
-                    changes.extend(self.apply_statement(&mut ctx, statement)?);
+                    changes.extend(next.apply_statement(&mut ctx, statement)?);
                 }
+                *self = next;
                 Ok(changes)
             }
         }
