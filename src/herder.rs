@@ -832,6 +832,7 @@ fn prepare_task(
     };
     match config {
         ConnectorConfig::Postgres(pg) => Ok(connector::prepare(pg, parts)),
+        ConnectorConfig::Jdbc(c) => Ok(crate::jdbc::prepare(c, parts)),
     }
 }
 

@@ -6,6 +6,7 @@ mod bad_input;
 mod conformance;
 mod faults;
 mod incremental;
+mod jdbc;
 mod kafka_sink;
 mod mariadb_binlog;
 mod messages;
