@@ -11,6 +11,7 @@ mod kafka_sink;
 mod kafka_worker;
 mod mariadb_binlog;
 mod messages;
+mod mysql_schema;
 mod replication;
 mod rest;
 mod snapshot;
