@@ -7,6 +7,7 @@ mod conformance;
 mod faults;
 mod incremental;
 mod jdbc;
+mod kafka_avro;
 mod kafka_sink;
 mod kafka_worker;
 mod mariadb_binlog;
