@@ -257,6 +257,34 @@ pub enum AnySink {
     Kafka(KafkaSink),
 }
 
+impl AnySink {
+    /// A handle that writes a connector's dead letter queue
+    /// (`errors.deadletterqueue.topic.name`): for Kafka, over the same producer, creating a
+    /// missing topic with one partition and `replication_factor` (-1: the brokers' default), as
+    /// Kafka Connect creates its dead letter topics; the file sink writes them like any record.
+    pub fn for_dead_letter_queue(&self, replication_factor: i16) -> AnySink {
+        match self {
+            AnySink::File(sink) => AnySink::File(sink.clone()),
+            AnySink::Kafka(sink) => {
+                let rules = std::collections::BTreeMap::from([
+                    (
+                        "topic.creation.default.partitions".to_string(),
+                        "1".to_string(),
+                    ),
+                    (
+                        "topic.creation.default.replication.factor".to_string(),
+                        replication_factor.to_string(),
+                    ),
+                ]);
+                let rules = kafka::TopicCreation::from_map(&rules)
+                    .map(|(rules, _)| rules)
+                    .unwrap_or_else(|_| kafka::TopicCreation::none());
+                AnySink::Kafka(sink.with_topic_creation(rules))
+            }
+        }
+    }
+}
+
 impl Sink for AnySink {
     async fn send(&mut self, records: Vec<SinkRecord>) -> Result<Delivery, SinkError> {
         match self {
