@@ -4,6 +4,7 @@
 mod avro;
 mod bad_input;
 mod conformance;
+mod errors;
 mod faults;
 mod incremental;
 mod jdbc;

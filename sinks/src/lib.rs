@@ -63,7 +63,12 @@ pub enum SinkError {
     /// acknowledged, so with `errors.tolerance=all` the pipeline may write these to the
     /// dead-letter topic (`errors.deadletterqueue.topic.name`) and count the batch as
     /// delivered; otherwise it must stop.
-    #[error("{} record(s) of the batch can never be delivered; the first: {}", .0.len(), .0.first_message())]
+    #[error(
+        "{} record(s) of the batch can never be delivered; the first: {}; to skip such records \
+         instead of stopping, set errors.tolerance=all on the connector (and \
+         errors.deadletterqueue.topic.name to keep them in a dead letter topic)",
+        .0.len(), .0.first_message()
+    )]
     Rejected(RejectedRecords),
     /// Kafka did not acknowledge records (broker unreachable past a configured timeout, a
     /// purged queue at shutdown, a retriable broker error that ran out of retries).
@@ -117,8 +122,7 @@ pub enum Rejection {
     #[error(
         "the record is {bytes} bytes, more than the producer's message.max.bytes or the \
          topic's max.message.bytes allows: raise producer.max.request.size in the worker config \
-         and max.message.bytes on the topic (and the brokers' message.max.bytes), or send such \
-         records to a dead-letter topic (errors.tolerance=all, errors.deadletterqueue.topic.name)"
+         and max.message.bytes on the topic (and the brokers' message.max.bytes)"
     )]
     TooLarge { bytes: usize },
     #[error(
