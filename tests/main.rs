@@ -15,4 +15,5 @@ mod replication;
 mod rest;
 mod snapshot;
 mod support;
+mod third_party_client;
 mod types;
