@@ -102,10 +102,10 @@ pub enum PipelineError {
          nothing after them is committed: check that the topic can be created or written to"
     )]
     DeadLetter {
-        topic: String,
+        topic: Arc<str>,
         records: usize,
         #[source]
-        source: SinkError,
+        source: Box<SinkError>,
     },
     #[error(
         "{} record(s) were refused inside a transaction (exactly.once.source.support=enabled), \
@@ -113,7 +113,7 @@ pub enum PipelineError {
          with exactly-once delivery: fix the cause or turn exactly-once support off; the first: {}",
         .0.len(), .0.records.first().map(ToString::to_string).unwrap_or_default()
     )]
-    RejectedInTransaction(sluice_sinks::RejectedRecords),
+    RejectedInTransaction(Box<sluice_sinks::RejectedRecords>),
     #[error("offset store failed")]
     Offsets(#[from] OffsetError),
 }
@@ -597,10 +597,9 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
                     topic: self
                         .dead_letter
                         .as_ref()
-                        .map(|(_, t)| t.to_string())
-                        .unwrap_or_default(),
+                        .map_or_else(|| Arc::from(""), |(_, t)| Arc::clone(t)),
                     records,
-                    source,
+                    source: Box::new(source),
                 })
             }
             Some((_, Carries::Batch, Err(e))) => Err(e.into()),
@@ -626,7 +625,7 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         rejected: sluice_sinks::RejectedRecords,
     ) -> Result<(), PipelineError> {
         if !rejected.others_delivered {
-            return Err(PipelineError::RejectedInTransaction(rejected));
+            return Err(PipelineError::RejectedInTransaction(Box::new(rejected)));
         }
         self.metrics.records_skipped(rejected.len() as u64);
         let mut dead_letters = Vec::new();
