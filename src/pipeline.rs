@@ -17,6 +17,8 @@
 //! go to the dead letter queue is acknowledged only once that write is.
 
 mod errors;
+#[cfg(test)]
+mod tests;
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -367,10 +369,16 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         let record = if self.transforms.is_empty() {
             record
         } else {
+            let skipped = self.transforms.skipped_records();
             match self.transforms.apply(record)? {
                 Some(record) => record,
                 None => {
                     self.filtered += 1;
+                    // A transform failed on it under errors.tolerance=all (not a filter).
+                    let failed = self.transforms.skipped_records() - skipped;
+                    if failed > 0 {
+                        self.metrics.records_skipped(failed);
+                    }
                     return Ok(());
                 }
             }
