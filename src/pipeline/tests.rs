@@ -28,10 +28,13 @@ impl Position for Pos {
     }
 }
 
+/// A sent batch and the handle of its delivery (taken when completed).
+type Sent = (Vec<SinkRecord>, Option<DeliveryHandle>);
+
 /// Keeps every batch and the handle of its delivery, for the test to complete.
 #[derive(Clone, Default)]
 struct Manual {
-    sent: Arc<Mutex<Vec<(Vec<SinkRecord>, Option<DeliveryHandle>)>>>,
+    sent: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl Manual {
