@@ -4,6 +4,7 @@
 mod avro;
 mod bad_input;
 mod conformance;
+mod errors;
 mod faults;
 mod incremental;
 mod jdbc;
@@ -17,4 +18,5 @@ mod replication;
 mod rest;
 mod snapshot;
 mod support;
+mod third_party_client;
 mod types;

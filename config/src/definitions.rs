@@ -159,6 +159,30 @@ pub const CONNECT_COMMON: &[KeyDef] = &[
         "Error Handling",
         "Include the failed record in the log (values may be sensitive).",
     ),
+    key(
+        "errors.deadletterqueue.topic.name",
+        "STRING",
+        Some(""),
+        "MEDIUM",
+        "Error Handling",
+        "With errors.tolerance=all: the topic that records the converters or the Kafka brokers refuse go to (empty: none).",
+    ),
+    key(
+        "errors.deadletterqueue.topic.replication.factor",
+        "INT",
+        Some("3"),
+        "MEDIUM",
+        "Error Handling",
+        "Replication factor of the dead letter queue topic when Sluice creates it (-1: the brokers' default).",
+    ),
+    key(
+        "errors.deadletterqueue.context.headers.enable",
+        "BOOLEAN",
+        Some("false"),
+        "MEDIUM",
+        "Error Handling",
+        "Add __connect.errors.* headers with the failure's context to dead-lettered records.",
+    ),
 ];
 
 /// Debezium's Postgres connector keys that Sluice acts on.

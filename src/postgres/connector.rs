@@ -142,7 +142,14 @@ impl ConnectorError {
                 super::snapshot::SnapshotError::Shape { .. } => ErrorClass::Definite,
                 super::snapshot::SnapshotError::Event(_) => ErrorClass::Definite,
             },
-            ConnectorError::Pipeline(PipelineError::Sink(_)) => ErrorClass::Transient,
+            ConnectorError::Pipeline(PipelineError::Sink(e)) => match e.class() {
+                sluice_sinks::SinkErrorClass::Transient => ErrorClass::Transient,
+                // Records the destination refuses for good (errors.tolerance=none).
+                sluice_sinks::SinkErrorClass::Definite => ErrorClass::Definite,
+                sluice_sinks::SinkErrorClass::Config => ErrorClass::Config,
+            },
+            ConnectorError::Pipeline(PipelineError::DeadLetter { .. }) => ErrorClass::Definite,
+            ConnectorError::Pipeline(PipelineError::RejectedInTransaction(_)) => ErrorClass::Config,
             ConnectorError::Pipeline(PipelineError::Convert { source, .. }) => match source.class()
             {
                 crate::converter::ConvertErrorClass::Transient => ErrorClass::Transient,
