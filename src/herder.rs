@@ -722,14 +722,11 @@ pub struct PreparedTask {
     /// several).
     pub partition: Json,
     /// Runs the task until the token is cancelled (then drains and commits) or it ends.
-    pub run: Box<
-        dyn FnOnce(
-                CancellationToken,
-            )
-                -> std::pin::Pin<Box<dyn std::future::Future<Output = TaskResult> + Send>>
-            + Send,
-    >,
+    pub run: Box<dyn FnOnce(CancellationToken) -> TaskFuture + Send>,
 }
+
+/// A running connector task.
+pub type TaskFuture = std::pin::Pin<Box<dyn std::future::Future<Output = TaskResult> + Send>>;
 
 /// What every connector task gets from its worker and its config, whatever the source.
 pub struct TaskParts {
