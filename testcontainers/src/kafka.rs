@@ -471,7 +471,15 @@ pub async fn read_topic(
     expected: usize,
     isolation: Isolation,
 ) -> Result<Vec<ReadRecord>, Error> {
-    let partitions = partition_count(bootstrap, topic)?;
+    // A topic created a moment ago may not be in every broker's metadata yet.
+    let metadata_deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    let partitions = loop {
+        let n = partition_count(bootstrap, topic)?;
+        if n > 0 || tokio::time::Instant::now() >= metadata_deadline {
+            break n;
+        }
+        tokio::time::sleep(POLL_INTERVAL * 10).await;
+    };
     let group = format!(
         "sluice-test-reader-{}-{}",
         std::process::id(),
