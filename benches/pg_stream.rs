@@ -11,7 +11,12 @@
 //!   slot 1: pg_recvlogical --endpos END -f /dev/null           (ceiling)
 //!   slot 2: sluice standalone, JSON schemas on  -> events.jsonl (until N lines, then SIGTERM)
 //!   slot 3: sluice standalone, JSON schemas off -> events.jsonl
+//!   slot 4: sluice standalone, Avro + Schema Registry -> Kafka (tansu)   (when tansu is found)
 //! ```
+//! The Kafka run ends when a consumer in the bench process has read N records from the
+//! topic; that consumer and the broker share the machine with Sluice (a conservative
+//! measurement: end to end, broker included). The registry is the test double of
+//! `sluice-testcontainers` (it is asked once per schema).
 //!
 //! Wall time runs from spawn to the moment the consumer is done (pg_recvlogical exits at END;
 //! Sluice's file holds N lines). CPU (user + sys) and peak RSS (`ru_maxrss`) come from `wait4`
@@ -19,7 +24,7 @@
 //!
 //! Run: `cargo bench --bench pg_stream`. Env: `N` (default 200000), `BATCH` (default 1000),
 //! `RUNS` (rounds of the three consumers over the same WAL, default 1; each round has its own
-//! slots and its own ceiling), `SLUICE_BIN` (bench another binary), `SLUICE_TEST_PG_URL` (a
+//! slots and its own ceiling), `SLUICE_BIN` (bench another binary), `KAFKA=0` (skip the Kafka run), `SLUICE_TEST_PG_URL` (a
 //! running server, whose `max_wal_size` you sized yourself), `PERF_DIR` (attach `perf record`
 //! to each Sluice run, `PERF_FREQ` Hz, default 999: for profiles only, it slows them), `BENCH_KEEP` (keep Sluice's files).
 //! The table also goes to `target/bench-pg-stream.md`.
@@ -35,7 +40,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sluice_testcontainers::{PgOptions, PgServer, PG_URL_ENV};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use sluice_testcontainers::kafka::KafkaBroker;
+use sluice_testcontainers::{PgOptions, PgServer, SchemaRegistry, PG_URL_ENV};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -129,15 +137,28 @@ fn run() -> Result<(), BoxError> {
     let db = rt.block_on(server.create_database("bench_pg_stream"))?;
     let publication = PgServer::unique_name("bench_pub");
     // One slot per consumer and round, all created before the first row.
-    let slots: Vec<[String; 3]> = (0..rounds)
+    let slots: Vec<[String; 4]> = (0..rounds)
         .map(|_| {
             [
                 PgServer::unique_name("bench_raw"),
                 PgServer::unique_name("bench_s"),
                 PgServer::unique_name("bench_ns"),
+                PgServer::unique_name("bench_kafka"),
             ]
         })
         .collect();
+    // Kafka with Avro: a tansu broker and the registry double, unless KAFKA=0 or no tansu.
+    let kafka = if env_u64("KAFKA", 1)? == 0 {
+        None
+    } else {
+        match (KafkaBroker::start(), SchemaRegistry::start()) {
+            (Ok(broker), Ok(registry)) => Some((broker, registry)),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("pg_stream: no Kafka run: {e}");
+                None
+            }
+        }
+    };
     let (start_lsn, end_lsn, wal_bytes, insert_s) = rt.block_on(async {
         let client = server.connect(&db).await?;
         client
@@ -191,7 +212,7 @@ fn run() -> Result<(), BoxError> {
     let mut warnings = Vec::new();
     // Per round: [ceiling, schemas on, schemas off].
     let mut rounds_measured: Vec<Vec<Measured>> = Vec::new();
-    for (round, [slot_raw, slot_on, slot_off]) in slots.iter().enumerate() {
+    for (round, [slot_raw, slot_on, slot_off, slot_kafka]) in slots.iter().enumerate() {
         let suffix = if rounds > 1 {
             format!(" (run {})", round + 1)
         } else {
@@ -222,13 +243,39 @@ fn run() -> Result<(), BoxError> {
                 &db,
                 slot,
                 &publication,
-                schemas,
+                Output::File { schemas },
                 n,
                 label,
             )?;
             if lines != n {
                 warnings.push(format!(
                     "WARNING: {}: {lines} lines in the output file, expected {n}",
+                    m.label
+                ));
+            }
+            row.push(m);
+        }
+        // 4. Sluice, Avro with the registry, to Kafka.
+        if let Some((broker, registry)) = &kafka {
+            let topic = format!("bench{round}.public.bench");
+            let (m, records) = run_sluice(
+                &sluice_bin,
+                &server,
+                &db,
+                slot_kafka,
+                &publication,
+                Output::KafkaAvro {
+                    bootstrap: broker.bootstrap_servers().to_string(),
+                    registry: registry.url().to_string(),
+                    prefix: format!("bench{round}"),
+                    topic,
+                },
+                n,
+                format!("Sluice Avro → Kafka (tansu){suffix}"),
+            )?;
+            if records != n {
+                warnings.push(format!(
+                    "WARNING: {}: {records} records in the topic, expected {n}",
                     m.label
                 ));
             }
@@ -308,9 +355,15 @@ fn run() -> Result<(), BoxError> {
         }
     }
     if rounds > 1 {
-        for (i, name) in ["pg_recvlogical", "Sluice schemas on", "Sluice schemas off"]
-            .iter()
-            .enumerate()
+        for (i, name) in [
+            "pg_recvlogical",
+            "Sluice schemas on",
+            "Sluice schemas off",
+            "Sluice Avro → Kafka",
+        ]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| rounds_measured.iter().all(|row| *i < row.len()))
         {
             let mut ratios: Vec<f64> = rounds_measured
                 .iter()
@@ -489,7 +542,7 @@ fn run_sluice(
     db: &str,
     slot: &str,
     publication: &str,
-    schemas: bool,
+    output: Output,
     n: u64,
     label: String,
 ) -> Result<(Measured, u64), BoxError> {
@@ -497,18 +550,45 @@ fn run_sluice(
         .prefix("bench-pg-stream-")
         .tempdir()?;
     let events = dir.path().join("events.jsonl");
-    let worker = format!(
-        "listeners=\nsink=file\nsink.file.path={}\noffset.storage.file.filename={}\n\
-         offset.flush.interval.ms=1000\nkey.converter.schemas.enable={schemas}\n\
-         value.converter.schemas.enable={schemas}\n",
-        events.display(),
-        dir.path().join("offsets.dat").display(),
-    );
+    let offsets = dir.path().join("offsets.dat");
+    let (worker, prefix, mut counter) = match &output {
+        Output::File { schemas } => (
+            format!(
+                "listeners=\nsink=file\nsink.file.path={}\noffset.storage.file.filename={}\n\
+                 offset.flush.interval.ms=1000\nkey.converter.schemas.enable={schemas}\n\
+                 value.converter.schemas.enable={schemas}\n",
+                events.display(),
+                offsets.display(),
+            ),
+            "bench".to_string(),
+            Counter::Lines(LineCounter::default()),
+        ),
+        Output::KafkaAvro {
+            bootstrap,
+            registry,
+            prefix,
+            topic,
+        } => (
+            format!(
+                "listeners=\nbootstrap.servers={bootstrap}\noffset.storage.file.filename={}\n\
+                 offset.flush.interval.ms=1000\n\
+                 key.converter=io.confluent.connect.avro.AvroConverter\n\
+                 value.converter=io.confluent.connect.avro.AvroConverter\n\
+                 key.converter.schema.registry.url={registry}\n\
+                 value.converter.schema.registry.url={registry}\n\
+                 topic.creation.default.partitions=1\n\
+                 topic.creation.default.replication.factor=1\n",
+                offsets.display(),
+            ),
+            prefix.clone(),
+            Counter::Kafka(KafkaCounter::new(bootstrap, topic)?),
+        ),
+    };
     let connector = format!(
         "name=bench-pg-stream\n\
          connector.class=io.debezium.connector.postgresql.PostgresConnector\n\
          database.hostname={}\ndatabase.port={}\ndatabase.user={}\ndatabase.password={}\n\
-         database.dbname={db}\ntopic.prefix=bench\nplugin.name=pgoutput\nslot.name={slot}\n\
+         database.dbname={db}\ntopic.prefix={prefix}\nplugin.name=pgoutput\nslot.name={slot}\n\
          publication.name={publication}\npublication.autocreate.mode=disabled\n\
          table.include.list=public.bench\nsnapshot.mode=no_data\n",
         server.host(),
@@ -537,11 +617,10 @@ fn run_sluice(
     let pid = child.id();
     let perf = perf_attach(pid, &label)?;
     let deadline = t0 + CONSUMER_TIMEOUT;
-    let mut counter = LineCounter::default();
     let mut early_exit = None;
     let wall = loop {
         if counter.poll(&events)? {
-            if counter.lines >= n {
+            if counter.count() >= n {
                 break t0.elapsed();
             }
             continue;
@@ -555,7 +634,7 @@ fn run_sluice(
             let _ = wait4_until(pid, Instant::now() + STOP_TIMEOUT);
             return Err(format!(
                 "{label}: {} of {n} events after {CONSUMER_TIMEOUT:?}; stderr:\n{}",
-                counter.lines,
+                counter.count(),
                 tail(&stderr_path, 20)
             )
             .into());
@@ -567,7 +646,7 @@ fn run_sluice(
             return Err(format!(
                 "{label}: sluice exited (wait status {}) after {} of {n} events; stderr:\n{}",
                 exit.status,
-                counter.lines,
+                counter.count(),
                 tail(&stderr_path, 20)
             )
             .into())
@@ -611,8 +690,92 @@ fn run_sluice(
             maxrss_kb: exit.maxrss_kb,
             cpu: exit.cpu,
         },
-        counter.lines,
+        counter.count(),
     ))
+}
+
+/// Where a Sluice run writes.
+enum Output {
+    /// JSON lines to a file.
+    File { schemas: bool },
+    /// Avro with the registry at `registry`, to `topic` of the cluster at `bootstrap`.
+    KafkaAvro {
+        bootstrap: String,
+        registry: String,
+        prefix: String,
+        topic: String,
+    },
+}
+
+/// Counts what a Sluice run delivered so far.
+enum Counter {
+    Lines(LineCounter),
+    Kafka(KafkaCounter),
+}
+
+impl Counter {
+    fn poll(&mut self, path: &Path) -> Result<bool, BoxError> {
+        match self {
+            Counter::Lines(c) => c.poll(path),
+            Counter::Kafka(c) => c.poll(),
+        }
+    }
+
+    fn count(&self) -> u64 {
+        match self {
+            Counter::Lines(c) => c.lines,
+            Counter::Kafka(c) => c.records,
+        }
+    }
+}
+
+/// Counts the records of one topic (partition 0) as they arrive.
+struct KafkaCounter {
+    consumer: BaseConsumer,
+    records: u64,
+}
+
+impl KafkaCounter {
+    fn new(bootstrap: &str, topic: &str) -> Result<KafkaCounter, BoxError> {
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", format!("bench-counter-{}", std::process::id()))
+            .set("enable.auto.commit", "false")
+            .set("topic.metadata.refresh.interval.ms", "200")
+            .create()?;
+        let mut assignment = TopicPartitionList::new();
+        assignment.add_partition_offset(topic, 0, Offset::Beginning)?;
+        consumer.assign(&assignment)?;
+        Ok(KafkaCounter {
+            consumer,
+            records: 0,
+        })
+    }
+
+    /// Reads what arrived (at most a short wait); whether anything did.
+    fn poll(&mut self) -> Result<bool, BoxError> {
+        let mut any = false;
+        while let Some(message) = self
+            .consumer
+            .poll(Duration::from_millis(if any { 0 } else { 5 }))
+        {
+            match message {
+                Ok(_) => {
+                    self.records += 1;
+                    any = true;
+                }
+                // The topic does not exist until Sluice's first record creates it.
+                Err(e) => {
+                    if !any {
+                        return Ok(false);
+                    }
+                    let _ = e;
+                    break;
+                }
+            }
+        }
+        Ok(any)
+    }
 }
 
 /// With `PERF_DIR` set: `perf record` (DWARF call graphs) attached to `pid`, writing

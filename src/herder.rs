@@ -410,7 +410,14 @@ impl Herder {
     }
 
     fn start_task(&self, name: &str, entry: &mut Entry) {
-        let prepared = match prepare_task(&self.inner.ctx, name, &entry.config, &entry.metrics) {
+        let cancel = self.inner.shutdown.child_token();
+        let prepared = match prepare_task(
+            &self.inner.ctx,
+            name,
+            &entry.config,
+            &entry.metrics,
+            &cancel,
+        ) {
             Ok(p) => p,
             Err(message) => {
                 if self.inner.log_failures {
@@ -432,7 +439,6 @@ impl Herder {
         entry.connector_status = Status::new(State::Running);
         entry.partition = Some(prepared.partition.clone());
         *lock(&entry.task_status) = Status::new(State::Running);
-        let cancel = self.inner.shutdown.child_token();
         let status = entry.task_status.clone();
         let metrics = entry.metrics.clone();
         let ended = self.inner.ended.clone();
@@ -716,14 +722,11 @@ pub struct PreparedTask {
     /// several).
     pub partition: Json,
     /// Runs the task until the token is cancelled (then drains and commits) or it ends.
-    pub run: Box<
-        dyn FnOnce(
-                CancellationToken,
-            )
-                -> std::pin::Pin<Box<dyn std::future::Future<Output = TaskResult> + Send>>
-            + Send,
-    >,
+    pub run: Box<dyn FnOnce(CancellationToken) -> TaskFuture + Send>,
 }
+
+/// A running connector task.
+pub type TaskFuture = std::pin::Pin<Box<dyn std::future::Future<Output = TaskResult> + Send>>;
 
 /// What every connector task gets from its worker and its config, whatever the source.
 pub struct TaskParts {
@@ -737,6 +740,10 @@ pub struct TaskParts {
     pub metrics: Arc<ConnectorMetrics>,
     /// Exactly-once: the offsets topic the pipeline writes into each transaction.
     pub offsets_in_batches: Option<Arc<str>>,
+    /// Cancelled when the task stops (ends `errors.retry.timeout` retries early).
+    pub shutdown: CancellationToken,
+    /// Writes `errors.deadletterqueue.topic.name`, when the connector has one.
+    pub dead_letter_sink: Option<AnySink>,
 }
 
 impl TaskParts {
@@ -746,6 +753,7 @@ impl TaskParts {
         partition: Json,
         limits: PipelineLimits,
     ) -> (Pipeline<AnySink, P>, TaskSettings) {
+        let errors = self.transforms.error_handling().clone();
         let pipeline = Pipeline::new(
             &self.name,
             partition,
@@ -757,6 +765,7 @@ impl TaskParts {
         )
         .with_transforms(self.transforms)
         .with_metrics(self.metrics);
+        let pipeline = pipeline.with_error_handling(errors, self.shutdown, self.dead_letter_sink);
         let pipeline = match self.offsets_in_batches {
             Some(topic) => pipeline.with_offsets_in_batches(topic),
             None => pipeline,
@@ -811,9 +820,15 @@ fn prepare_task(
     name: &str,
     raw: &BTreeMap<String, String>,
     metrics: &Arc<ConnectorMetrics>,
+    shutdown: &CancellationToken,
 ) -> Result<PreparedTask, String> {
     let (config, _) = ConnectorConfig::from_map(raw).map_err(|e| config_report(&e))?;
     let transforms = TransformChain::from_props(raw).map_err(|e| config_report(&e))?;
+    let dead_letter_sink = transforms
+        .error_handling()
+        .dead_letter_queue
+        .as_ref()
+        .map(|dlq| ctx.sink.for_dead_letter_queue(dlq.replication_factor));
     let parts = TaskParts {
         name: name.to_string(),
         key_converter: converter_for(&ctx.worker, raw, true)?,
@@ -829,9 +844,12 @@ fn prepare_task(
             .filter(|k| k.is_exactly_once())
             .and_then(|k| k.offset_storage.as_ref())
             .map(|o| Arc::from(o.name.as_str())),
+        shutdown: shutdown.clone(),
+        dead_letter_sink,
     };
     match config {
         ConnectorConfig::Postgres(pg) => Ok(connector::prepare(pg, parts)),
+        ConnectorConfig::Jdbc(c) => Ok(crate::jdbc::prepare(c, parts)),
         ConnectorConfig::MySql(my) => Ok(crate::mysql::connector::prepare(my, parts)),
     }
 }

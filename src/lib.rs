@@ -12,6 +12,7 @@ pub mod connect;
 pub mod converter;
 pub mod envelope;
 pub mod herder;
+pub mod jdbc;
 pub mod metrics;
 pub mod mysql;
 pub mod offset;

@@ -30,6 +30,8 @@ pub mod names {
     pub const SNAPSHOT_ROWS_ESTIMATED: &str = "sluice_snapshot_rows_estimated";
     pub const ERRORS: &str = "sluice_connector_errors_total";
     pub const TASK_RUNNING: &str = "sluice_connector_task_running";
+    pub const RECORDS_SKIPPED: &str = "sluice_connector_records_skipped_total";
+    pub const DEAD_LETTER_RECORDS: &str = "sluice_connector_dead_letter_records_total";
 }
 
 /// The metrics of one connector; shared by the herder, the task and the REST API.
@@ -47,6 +49,8 @@ pub struct ConnectorMetrics {
     slot_lag_bytes: AtomicI64,
     errors: AtomicU64,
     task_running: AtomicU64,
+    records_skipped: AtomicU64,
+    dead_letter_records: AtomicU64,
     committed_position: Mutex<String>,
     topic_records: Mutex<BTreeMap<Arc<str>, u64>>,
     snapshot: Mutex<BTreeMap<String, (u64, u64)>>,
@@ -115,6 +119,26 @@ impl ConnectorMetrics {
 
     pub fn error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` records failed and were skipped under `errors.tolerance=all` (each also counts as
+    /// an error).
+    pub fn records_skipped(&self, n: u64) {
+        self.records_skipped.fetch_add(n, Ordering::Relaxed);
+        self.errors.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` records were handed to the dead letter queue topic.
+    pub fn dead_lettered(&self, n: u64) {
+        self.dead_letter_records.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn skipped(&self) -> u64 {
+        self.records_skipped.load(Ordering::Relaxed)
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
     }
 
     pub fn set_task_running(&self, running: bool) {
@@ -295,6 +319,18 @@ pub fn render(connectors: &[(String, Arc<ConnectorMetrics>)]) -> String {
         "counter",
         "Errors: task failures, retried transient errors and records skipped by errors.tolerance.",
         per(&|m| Some(load(&m.errors))),
+    );
+    family(
+        names::RECORDS_SKIPPED,
+        "counter",
+        "Records a converter or the sink could never write, skipped under errors.tolerance=all.",
+        per(&|m| Some(load(&m.records_skipped))),
+    );
+    family(
+        names::DEAD_LETTER_RECORDS,
+        "counter",
+        "Records written to the dead letter queue topic (errors.deadletterqueue.topic.name).",
+        per(&|m| Some(load(&m.dead_letter_records))),
     );
     family(
         names::TASK_RUNNING,

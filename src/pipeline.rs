@@ -9,6 +9,16 @@
 //! Batches close on record count, bytes, or age; at most `max_in_flight` batches are
 //! unacknowledged at once, after which [`Pipeline::can_accept`] is false and the source must
 //! stop reading its log: backpressure reaches the replication reader instead of memory.
+//!
+//! Records a converter or the sink can never write follow the connector's `errors.*` keys
+//! ([`errors`]): retried while the failure is transient, then the task fails
+//! (`errors.tolerance=none`) or the record is skipped and, with
+//! `errors.deadletterqueue.topic.name`, written to that topic. A batch whose refused records
+//! go to the dead letter queue is acknowledged only once that write is.
+
+mod errors;
+#[cfg(test)]
+mod tests;
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -20,11 +30,15 @@ use sluice_sinks::{Sink, SinkError, SinkRecord};
 
 use std::sync::Arc;
 
+use sluice_config::transforms::ErrorHandling;
+use tokio_util::sync::CancellationToken;
+
 use crate::connect::Record;
 use crate::converter::{ConvertError, Converter};
 use crate::metrics::ConnectorMetrics;
 use crate::offset::{AckTracker, Committable, OffsetError, OffsetStore};
 use crate::transforms::{TransformChain, TransformError};
+use errors::{Failure, RetryPolicy, Stage};
 
 /// A source position that can be stored as a Kafka Connect source offset.
 pub trait Position: Clone + Send + 'static {
@@ -85,11 +99,44 @@ pub enum PipelineError {
     Transform(#[from] TransformError),
     #[error("sink failed")]
     Sink(#[from] SinkError),
+    #[error(
+        "cannot write {records} refused record(s) to the dead letter queue topic {topic}; \
+         nothing after them is committed: check that the topic can be created or written to"
+    )]
+    DeadLetter {
+        topic: Arc<str>,
+        records: usize,
+        #[source]
+        source: Box<SinkError>,
+    },
+    #[error(
+        "{} record(s) were refused inside a transaction (exactly.once.source.support=enabled), \
+         so the rest of the batch was not written either; the dead letter queue cannot be used \
+         with exactly-once delivery: fix the cause or turn exactly-once support off; the first: {}",
+        .0.len(), .0.records.first().map(ToString::to_string).unwrap_or_default()
+    )]
+    RejectedInTransaction(Box<sluice_sinks::RejectedRecords>),
     #[error("offset store failed")]
     Offsets(#[from] OffsetError),
 }
 
-type DeliveryFuture = Pin<Box<dyn Future<Output = (u64, Result<(), SinkError>)> + Send>>;
+/// What a pending delivery carries: a batch, or the dead-lettered records of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carries {
+    Batch,
+    /// The records of a batch the sink refused, on their way to the dead letter queue
+    /// (`records` of them).
+    DeadLetters {
+        records: usize,
+    },
+}
+
+type DeliveryFuture = Pin<Box<dyn Future<Output = (u64, Carries, Result<(), SinkError>)> + Send>>;
+
+/// Sends records to the dead letter queue and waits for their acknowledgement.
+type SendDeadLetters = Box<
+    dyn Fn(Vec<SinkRecord>) -> Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send>> + Send,
+>;
 
 /// One connector task's data path. `S` is the sink, `P` the source's position type.
 pub struct Pipeline<S: Sink, P: Position> {
@@ -126,33 +173,73 @@ pub struct Pipeline<S: Sink, P: Position> {
     /// Exactly-once: the offsets topic; each batch then ends with the offset records of its
     /// position, so a transactional sink commits records and offsets together (KIP-618).
     offsets_in_batches: Option<Arc<str>>,
+    /// The connector's `errors.*` keys.
+    errors: ErrorHandling,
+    retry: RetryPolicy,
+    /// Where dead-lettered records are sent (a handle of the sink that creates the dead letter
+    /// topic by its own rules), and the topic; `Some` only with `errors.tolerance=all` and a
+    /// dead letter topic.
+    dead_letter: Option<(SendDeadLetters, Arc<str>)>,
+    /// Records a converter failed on, for the dead letter queue with the next batch.
+    dead_letters: Vec<SinkRecord>,
 }
 
 /// Convert one key or value; registers its schema first when the converter asks for that.
+/// A transient failure (the schema registry down) is retried by `retry`
+/// (`errors.retry.timeout`); the clock starts only when something fails.
 async fn convert(
     converter: &mut dyn Converter,
     topic: &str,
     schema: Option<&std::sync::Arc<crate::connect::Schema>>,
     value: Option<&crate::connect::Value>,
     buf: &mut Vec<u8>,
-) -> Result<Option<Vec<u8>>, PipelineError> {
-    let convert_err = |source| PipelineError::Convert {
-        topic: topic.to_string(),
-        source,
+    retry: &RetryPolicy,
+    metrics: &ConnectorMetrics,
+) -> Result<Option<Vec<u8>>, ConvertError> {
+    let mut error = match convert_once(converter, topic, schema, value, buf).await {
+        Ok(filled) => return Ok(filled.then(|| take_filled(buf))),
+        Err(e) => e,
     };
-    let filled = match converter.convert(topic, schema, value, buf) {
-        Err(ConvertError::NeedsRegistration { .. }) => {
-            converter
-                .register(topic, schema)
-                .await
-                .map_err(convert_err)?;
-            converter
-                .convert(topic, schema, value, buf)
-                .map_err(convert_err)?
+    if !error.is_transient() || !retry.retries() {
+        return Err(error);
+    }
+    let started = Instant::now();
+    let mut attempt = 1;
+    loop {
+        tracing::warn!(
+            topic,
+            attempt,
+            retry_in_ms = retry.delay_ms(attempt),
+            "{}; retrying (errors.retry.timeout)",
+            crate::postgres::connector::error_chain(&error)
+        );
+        metrics.error();
+        if !retry.wait(started, attempt).await {
+            return Err(error);
         }
-        other => other.map_err(convert_err)?,
-    };
-    Ok(filled.then(|| take_filled(buf)))
+        match convert_once(converter, topic, schema, value, buf).await {
+            Ok(filled) => return Ok(filled.then(|| take_filled(buf))),
+            Err(e) if e.is_transient() => error = e,
+            Err(e) => return Err(e),
+        }
+        attempt += 1;
+    }
+}
+
+async fn convert_once(
+    converter: &mut dyn Converter,
+    topic: &str,
+    schema: Option<&std::sync::Arc<crate::connect::Schema>>,
+    value: Option<&crate::connect::Value>,
+    buf: &mut Vec<u8>,
+) -> Result<bool, ConvertError> {
+    match converter.convert(topic, schema, value, buf) {
+        Err(ConvertError::NeedsRegistration { .. }) => {
+            converter.register(topic, schema).await?;
+            converter.convert(topic, schema, value, buf)
+        }
+        other => other,
+    }
 }
 
 /// Take a converter's output out of `buf`, leaving a fresh buffer with room for a record of
@@ -198,7 +285,41 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
             pushed: 0,
             filtered: 0,
             offsets_in_batches: None,
+            errors: ErrorHandling::default(),
+            retry: RetryPolicy::new(&ErrorHandling::default(), CancellationToken::new()),
+            dead_letter: None,
+            dead_letters: Vec::new(),
         }
+    }
+
+    /// Handle failed records by the connector's `errors.*` keys (taken from its transform
+    /// chain by [`Pipeline::with_transforms`]); `shutdown` ends retries when the task stops.
+    /// `dead_letter_sink` writes the dead letter queue when
+    /// `errors.deadletterqueue.topic.name` is set (with `errors.tolerance=all`).
+    pub fn with_error_handling(
+        mut self,
+        errors: ErrorHandling,
+        shutdown: CancellationToken,
+        dead_letter_sink: Option<S>,
+    ) -> Self
+    where
+        S: Clone + 'static,
+    {
+        self.retry = RetryPolicy::new(&errors, shutdown);
+        self.dead_letter = match (&errors.dead_letter_queue, dead_letter_sink) {
+            (Some(dlq), Some(sink)) if errors::tolerated(&errors) => {
+                // Each send runs inside a delivery future (so `next_ack` stays cancel-safe)
+                // on a handle of its own.
+                let send: SendDeadLetters = Box::new(move |records| {
+                    let mut sink = sink.clone();
+                    Box::pin(async move { sink.send(records).await?.await })
+                });
+                Some((send, Arc::from(dlq.topic.as_str())))
+            }
+            _ => None,
+        };
+        self.errors = errors;
+        self
     }
 
     /// End every batch with its position's offset records for `topic` (the worker's
@@ -222,8 +343,11 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         Ok(self.store.load(&self.connector, partition)?)
     }
 
-    /// Apply `transforms` (the connector's SMTs) to every record pushed from now on.
+    /// Apply `transforms` (the connector's SMTs) to every record pushed from now on, and
+    /// handle failed records by the connector's `errors.*` keys the chain was built with.
     pub fn with_transforms(mut self, transforms: TransformChain) -> Self {
+        self.errors = transforms.error_handling().clone();
+        self.retry = RetryPolicy::new(&self.errors, self.retry.shutdown().clone());
         self.transforms = transforms;
         self
     }
@@ -245,30 +369,48 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         let record = if self.transforms.is_empty() {
             record
         } else {
+            let skipped = self.transforms.skipped_records();
             match self.transforms.apply(record)? {
                 Some(record) => record,
                 None => {
                     self.filtered += 1;
+                    // A transform failed on it under errors.tolerance=all (not a filter).
+                    let failed = self.transforms.skipped_records() - skipped;
+                    if failed > 0 {
+                        self.metrics.records_skipped(failed);
+                    }
                     return Ok(());
                 }
             }
         };
-        let key = convert(
+        let key = match convert(
             &mut *self.key_converter,
             &record.topic,
             record.key_schema.as_ref(),
             record.key.as_ref(),
             &mut self.key_buf,
+            &self.retry,
+            &self.metrics,
         )
-        .await?;
-        let value = convert(
+        .await
+        {
+            Ok(key) => key,
+            Err(e) => return self.convert_failed(record, Stage::KeyConverter, None, e),
+        };
+        let value = match convert(
             &mut *self.value_converter,
             &record.topic,
             record.value_schema.as_ref(),
             record.value.as_ref(),
             &mut self.value_buf,
+            &self.retry,
+            &self.metrics,
         )
-        .await?;
+        .await
+        {
+            Ok(value) => value,
+            Err(e) => return self.convert_failed(record, Stage::ValueConverter, Some(key), e),
+        };
         self.batch_bytes += key.as_ref().map_or(0, Vec::len) + value.as_ref().map_or(0, Vec::len);
         let headers = record
             .headers
@@ -283,6 +425,52 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
             timestamp_ms: record.timestamp_ms,
         });
         self.batch_started.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    /// A converter failed on `record` for good (or past `errors.retry.timeout`): the task fails,
+    /// or with `errors.tolerance=all` the record is skipped (and dead-lettered). A converter
+    /// whose configuration is wrong fails the task whatever the tolerance: it would skip
+    /// every record.
+    #[cold]
+    fn convert_failed(
+        &mut self,
+        record: Record,
+        stage: Stage,
+        key: Option<Option<Vec<u8>>>,
+        error: ConvertError,
+    ) -> Result<(), PipelineError> {
+        let config_error = error.class() == crate::converter::ConvertErrorClass::Config;
+        if config_error || !errors::tolerated(&self.errors) {
+            return Err(PipelineError::Convert {
+                topic: record.topic.to_string(),
+                source: error,
+            });
+        }
+        let converter = match stage {
+            Stage::KeyConverter => &*self.key_converter,
+            _ => &*self.value_converter,
+        };
+        let failure = Failure::converter(stage, converter, &error);
+        self.metrics.records_skipped(1);
+        self.filtered += 1;
+        errors::log_skipped(
+            &self.errors,
+            &self.connector,
+            &record.topic,
+            &failure,
+            || errors::describe_record(&record),
+        );
+        if let (Some((_, topic)), Some(dlq)) = (&self.dead_letter, &self.errors.dead_letter_queue) {
+            let original = errors::unconverted(&record, key);
+            self.dead_letters.push(errors::dead_letter_record(
+                dlq,
+                topic,
+                &self.connector,
+                original,
+                &failure,
+            ));
+        }
         Ok(())
     }
 
@@ -329,6 +517,9 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
     /// Send the open batch (a batch with no records but a new position is a marker that is
     /// acknowledged at once, in order).
     pub async fn flush_batch(&mut self) -> Result<(), PipelineError> {
+        if !self.dead_letters.is_empty() {
+            self.send_dead_letters();
+        }
         let position = self.pending_position.take();
         if self.batch.is_empty() && position.is_none() {
             return Ok(());
@@ -366,30 +557,118 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         self.metrics.batch_sent(records.iter().map(|r| &r.topic));
         self.metrics.set_batches_in_flight(self.tracker.in_flight());
         if records.is_empty() {
-            self.deliveries.push(Box::pin(async move { (seq, Ok(())) }));
+            self.deliveries
+                .push(Box::pin(async move { (seq, Carries::Batch, Ok(())) }));
         } else {
             let delivery = self.sink.send(records).await?;
-            self.deliveries
-                .push(Box::pin(async move { (seq, delivery.await) }));
+            self.deliveries.push(Box::pin(
+                async move { (seq, Carries::Batch, delivery.await) },
+            ));
         }
         Ok(())
     }
 
+    /// Send the records converters failed on to the dead letter queue, as a batch of its own
+    /// ahead of the open one, so that the open batch's position is committed only after
+    /// they are acknowledged.
+    #[cold]
+    fn send_dead_letters(&mut self) {
+        let records = std::mem::take(&mut self.dead_letters);
+        let Some((send, _)) = &self.dead_letter else {
+            return;
+        };
+        let count = records.len();
+        let seq = self.tracker.register(None);
+        self.metrics.dead_lettered(count as u64);
+        let sent = send(records);
+        self.deliveries.push(Box::pin(async move {
+            (seq, Carries::DeadLetters { records: count }, sent.await)
+        }));
+    }
+
     /// Wait for the next delivery (cancel-safe). A failed delivery is an error: nothing after it
-    /// may be committed.
+    /// may be committed. Records the sink refused for good are skipped (and dead-lettered)
+    /// under `errors.tolerance=all`.
     pub async fn next_ack(&mut self) -> Result<(), PipelineError> {
         match self.deliveries.next().await {
-            Some((seq, Ok(()))) => {
-                self.tracker.ack(seq);
-                self.metrics.set_batches_in_flight(self.tracker.in_flight());
-                if let Some(c) = self.tracker.take_committable() {
-                    self.acked_position = Some(c);
-                }
+            Some((seq, _, Ok(()))) => {
+                self.ack(seq);
                 Ok(())
             }
-            Some((_, Err(e))) => Err(e.into()),
+            Some((seq, Carries::Batch, Err(SinkError::Rejected(rejected))))
+                if errors::tolerated(&self.errors) =>
+            {
+                self.rejected(seq, rejected)
+            }
+            Some((_, Carries::DeadLetters { records }, Err(source))) => {
+                Err(PipelineError::DeadLetter {
+                    topic: self
+                        .dead_letter
+                        .as_ref()
+                        .map_or_else(|| Arc::from(""), |(_, t)| Arc::clone(t)),
+                    records,
+                    source: Box::new(source),
+                })
+            }
+            Some((_, Carries::Batch, Err(e))) => Err(e.into()),
             None => std::future::pending().await,
         }
+    }
+
+    fn ack(&mut self, seq: u64) {
+        self.tracker.ack(seq);
+        self.metrics.set_batches_in_flight(self.tracker.in_flight());
+        if let Some(c) = self.tracker.take_committable() {
+            self.acked_position = Some(c);
+        }
+    }
+
+    /// Batch `seq` was written except for `rejected` (`errors.tolerance=all`): skip them, as
+    /// Kafka Connect skips records its producer fails on, and write them to the dead letter
+    /// queue when there is one; the batch is acknowledged once that write is.
+    #[cold]
+    fn rejected(
+        &mut self,
+        seq: u64,
+        rejected: sluice_sinks::RejectedRecords,
+    ) -> Result<(), PipelineError> {
+        if !rejected.others_delivered {
+            return Err(PipelineError::RejectedInTransaction(Box::new(rejected)));
+        }
+        self.metrics.records_skipped(rejected.len() as u64);
+        let mut dead_letters = Vec::new();
+        for r in rejected.records {
+            let failure = Failure::rejected(&r.reason, &r.record.topic);
+            errors::log_skipped(
+                &self.errors,
+                &self.connector,
+                &r.record.topic,
+                &failure,
+                || errors::describe_sink_record(&r.record),
+            );
+            if let (Some((_, topic)), Some(dlq)) =
+                (&self.dead_letter, &self.errors.dead_letter_queue)
+            {
+                dead_letters.push(errors::dead_letter_record(
+                    dlq,
+                    topic,
+                    &self.connector,
+                    r.record,
+                    &failure,
+                ));
+            }
+        }
+        let Some((send, _)) = &self.dead_letter else {
+            self.ack(seq);
+            return Ok(());
+        };
+        let count = dead_letters.len();
+        self.metrics.dead_lettered(count as u64);
+        let sent = send(dead_letters);
+        self.deliveries.push(Box::pin(async move {
+            (seq, Carries::DeadLetters { records: count }, sent.await)
+        }));
+        Ok(())
     }
 
     /// Wait until everything sent so far is acknowledged.

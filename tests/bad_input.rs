@@ -432,12 +432,12 @@ async fn invalid_values_stop_before_connecting() {
 
     // A bad worker value too.
     let mut worker = worker_in(work.path());
-    worker.insert("sink".into(), "kafka".into());
+    worker.insert("sink".into(), "kinesis".into());
     let out = run_standalone(&worker, &connector).await;
     let e = out.expect_error(EXIT_CONFIG, &[]);
     assert_eq!(
         e,
-        "error: invalid worker configuration: invalid value \"kafka\" for sink: expected one of file, stdout"
+        "error: invalid worker configuration: invalid value \"kinesis\" for sink: expected one of file, stdout, kafka"
     );
 
     match listener.accept() {

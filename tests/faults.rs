@@ -26,40 +26,44 @@ use crate::support::process::{
 use crate::support::{read_sink, wait_for, wait_slot_active};
 
 /// Bound on any single wait; generous for a loaded 2-core machine running debug builds.
-const WAIT: Duration = Duration::from_secs(120);
+pub(crate) const WAIT: Duration = Duration::from_secs(120);
 
 /// One change as the test committed it, or as the sink carried it: (op, id, after.v).
-type Change = (char, i32, Option<i64>);
+pub(crate) type Change = (char, i32, Option<i64>);
 
 /// A data change event read back from the sink.
 #[derive(Debug, Clone, PartialEq)]
-struct Event {
-    lsn: u64,
-    op: char,
-    id: i32,
-    v: Option<i64>,
+pub(crate) struct Event {
+    pub(crate) lsn: u64,
+    pub(crate) op: char,
+    pub(crate) id: i32,
+    pub(crate) v: Option<i64>,
 }
 
 /// The change events of the sink (tombstones and other topics' records left out), in file order.
-fn sink_events(path: &Path) -> Vec<Event> {
+pub(crate) fn sink_events(path: &Path) -> Vec<Event> {
     read_sink(path)
         .into_iter()
-        .filter_map(|(_topic, key, value)| {
-            let payload = value.get("payload").unwrap_or(&value);
-            let op = payload.get("op")?.as_str()?.chars().next()?;
-            let key = key.get("payload").unwrap_or(&key);
-            Some(Event {
-                lsn: payload["source"]["lsn"].as_u64()?,
-                op,
-                id: i32::try_from(key["id"].as_i64()?).ok()?,
-                v: payload["after"]["v"].as_i64(),
-            })
-        })
+        .filter_map(|(_topic, key, value)| event_of(&key, &value))
         .collect()
 }
 
+/// The change event in a record's key and value (JSON, with or without schemas); `None` for
+/// tombstones and records that are not change events.
+pub(crate) fn event_of(key: &Value, value: &Value) -> Option<Event> {
+    let payload = value.get("payload").unwrap_or(value);
+    let op = payload.get("op")?.as_str()?.chars().next()?;
+    let key = key.get("payload").unwrap_or(key);
+    Some(Event {
+        lsn: payload["source"]["lsn"].as_u64()?,
+        op,
+        id: i32::try_from(key["id"].as_i64()?).ok()?,
+        v: payload["after"]["v"].as_i64(),
+    })
+}
+
 /// Drop re-deliveries: keep the first occurrence of each (lsn, op, id).
-fn dedup(events: &[Event]) -> Vec<Event> {
+pub(crate) fn dedup(events: &[Event]) -> Vec<Event> {
     let mut seen = BTreeSet::new();
     events
         .iter()
@@ -70,7 +74,7 @@ fn dedup(events: &[Event]) -> Vec<Event> {
 
 /// Per key, the de-duplicated sink events must be exactly the committed changes, in order and
 /// with increasing `source.lsn`. `Err` says what differs first.
-fn compare(committed: &[Change], events: &[Event]) -> Result<(), String> {
+pub(crate) fn compare(committed: &[Change], events: &[Event]) -> Result<(), String> {
     let mut want: BTreeMap<i32, Vec<Change>> = BTreeMap::new();
     for c in committed {
         want.entry(c.1).or_default().push(*c);
@@ -140,17 +144,17 @@ fn stored_offset_lsn(dir: &Path) -> Option<u64> {
 /// A server, a database with `t(id int primary key, v int)`, unique slot / publication
 /// names, and the publication and slot created up front (so every change after this is kept
 /// by the slot, whatever happens to sluice).
-struct Setup {
-    server: PgServer,
-    db: String,
-    slot: String,
-    publication: String,
-    prefix: String,
-    client: tokio_postgres::Client,
-    work: tempfile::TempDir,
+pub(crate) struct Setup {
+    pub(crate) server: PgServer,
+    pub(crate) db: String,
+    pub(crate) slot: String,
+    pub(crate) publication: String,
+    pub(crate) prefix: String,
+    pub(crate) client: tokio_postgres::Client,
+    pub(crate) work: tempfile::TempDir,
 }
 
-async fn setup(name: &str, table_sql: &str) -> Setup {
+pub(crate) async fn setup(name: &str, table_sql: &str) -> Setup {
     let server = PgServer::start().expect("start postgres");
     let db = server.create_database(name).await.expect("create database");
     let client = server.connect(&db).await.expect("connect");
@@ -186,7 +190,7 @@ async fn setup(name: &str, table_sql: &str) -> Setup {
 }
 
 impl Setup {
-    fn connector(&self) -> BTreeMap<String, String> {
+    pub(crate) fn connector(&self) -> BTreeMap<String, String> {
         let mut c = pg_connector_props(
             &self.server,
             &self.db,
@@ -244,12 +248,24 @@ impl Setup {
     }
 }
 
-const T_SQL: &str = "CREATE TABLE t (id int PRIMARY KEY, v int)";
+pub(crate) const T_SQL: &str = "CREATE TABLE t (id int PRIMARY KEY, v int)";
 
 /// The background writer of the kill -9 loop: small transactions of inserts, updates and
 /// deletes (deterministic), plus now and then a multi-row update, until `stop`. Returns every
 /// committed change in commit order.
-async fn write_until(client: tokio_postgres::Client, stop: CancellationToken) -> Vec<Change> {
+pub(crate) async fn write_until(
+    client: tokio_postgres::Client,
+    stop: CancellationToken,
+) -> Vec<Change> {
+    write_paced(client, stop, Duration::from_millis(3)).await
+}
+
+/// [`write_until`] with `pause` between transactions.
+pub(crate) async fn write_paced(
+    client: tokio_postgres::Client,
+    stop: CancellationToken,
+    pause: Duration,
+) -> Vec<Change> {
     let mut client = client;
     let mut live: BTreeMap<i32, i64> = BTreeMap::new();
     let mut committed = Vec::new();
@@ -292,7 +308,7 @@ async fn write_until(client: tokio_postgres::Client, stop: CancellationToken) ->
         tx.commit().await.expect("commit");
         committed.extend(pending);
         k += 1;
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        tokio::time::sleep(pause).await;
     }
     committed
 }

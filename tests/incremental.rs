@@ -189,3 +189,124 @@ async fn incremental_snapshot_reconciles_with_concurrent_writes() {
     );
     assert_eq!(rebuilt.len(), expected.len());
 }
+
+/// Debezium's blocking snapshot: the signal stops streaming while the table is read whole
+/// (`op: r`, markers `first` … `last`), then the stream goes on; every row and every later
+/// change arrives, and the rows read come after the signal's own change in the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_snapshot_signal_reads_tables_then_streaming_resumes() {
+    const N: i64 = 2_500;
+    let server = PgServer::start().expect("start postgres");
+    let db = server.create_database("blk").await.expect("database");
+    let client = server.connect(&db).await.expect("connect");
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE t (id bigint PRIMARY KEY, v bigint NOT NULL);
+             INSERT INTO t SELECT g, g FROM generate_series(1, {N}) g;
+             CREATE TABLE signals (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048));"
+        ))
+        .await
+        .expect("schema");
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("events.jsonl");
+    let slot = PgServer::unique_name("blk");
+    let worker = props(&[
+        ("sink", "file"),
+        ("sink.file.path", out.to_str().unwrap_or_default()),
+        (
+            "offset.storage.file.filename",
+            work.path().join("offsets").to_str().unwrap_or_default(),
+        ),
+        ("offset.flush.interval.ms", "200"),
+        ("value.converter.schemas.enable", "false"),
+        ("key.converter.schemas.enable", "false"),
+    ]);
+    let mut connector = pg_connector_props(&server, &db, &slot, &slot, "blk");
+    connector.extend(props(&[
+        ("table.include.list", "public.t"),
+        ("signal.data.collection", "public.signals"),
+        ("incremental.snapshot.chunk.size", "1000"),
+    ]));
+    let stop = CancellationToken::new();
+    let task = crate::support::spawn_worker(worker, connector, stop.clone());
+    wait_slot_active(&client, &slot).await;
+
+    client
+        .batch_execute(
+            "UPDATE t SET v = -1 WHERE id = 1;
+             INSERT INTO signals VALUES ('blk-1', 'execute-snapshot', '{\"data-collections\": [\"public.t\"], \"type\": \"blocking\"}');
+             UPDATE t SET v = -2 WHERE id = 2;",
+        )
+        .await
+        .expect("signal");
+    let records = wait_for(
+        Duration::from_secs(120),
+        "the blocking snapshot and the update after it",
+        || {
+            let records = read_sink(&out);
+            async move {
+                let snapshot_rows = records.iter().filter(|(_, _, v)| v["op"] == "r").count();
+                let after = records
+                    .iter()
+                    .any(|(_, _, v)| v["op"] == "u" && v["after"]["v"] == -2);
+                (snapshot_rows as i64 >= N && after).then_some(records)
+            }
+        },
+    )
+    .await;
+    stop.cancel();
+    task.await.expect("join").expect("worker");
+
+    let topic = "blk.public.t";
+    let ops: Vec<(&str, i64)> = records
+        .iter()
+        .filter(|(t, _, _)| t == topic)
+        .filter_map(|(_, _, v)| Some((v["op"].as_str()?, v["after"]["id"].as_i64()?)))
+        .collect();
+    let snapshot: Vec<&(String, Value, Value)> = records
+        .iter()
+        .filter(|(t, _, v)| t == topic && v["op"] == "r")
+        .collect();
+    assert_eq!(snapshot.len() as i64, N, "every row read once");
+    let markers: Vec<&str> = snapshot
+        .iter()
+        .filter_map(|(_, _, v)| v["source"]["snapshot"].as_str())
+        .collect();
+    assert_eq!(markers.first(), Some(&"first"));
+    assert_eq!(markers.last(), Some(&"last"));
+    assert!(markers[1..markers.len() - 1].iter().all(|m| *m == "true"));
+    let ids: Vec<i64> = snapshot
+        .iter()
+        .filter_map(|(_, _, v)| v["after"]["id"].as_i64())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "rows in key order");
+    // Streaming stopped at the signal: the update before it comes first, the one after it
+    // last; the snapshot already holds the first update's value.
+    let first_r = ops
+        .iter()
+        .position(|(op, _)| *op == "r")
+        .unwrap_or(usize::MAX);
+    let before = ops
+        .iter()
+        .position(|(op, id)| *op == "u" && *id == 1)
+        .unwrap_or(usize::MAX);
+    let after = ops
+        .iter()
+        .rposition(|(op, id)| *op == "u" && *id == 2)
+        .unwrap_or(0);
+    assert!(
+        before < first_r,
+        "the change before the signal precedes the snapshot"
+    );
+    assert!(
+        after > first_r,
+        "the change after the signal follows the snapshot"
+    );
+    assert_eq!(
+        snapshot[0].2["after"]["v"], -1,
+        "the snapshot reads the table as of now"
+    );
+    let state = replay(&records, topic);
+    assert_eq!(state.len() as i64, N);
+    assert_eq!(state.get(&2), Some(&-2));
+}

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{ConfigErrors, KeyError, Warning};
+use crate::jdbc::{is_jdbc_source_class, JdbcSourceConfig, JDBC_SOURCE_CONNECTOR_CLASS};
 use crate::mysql::{
     mysql_flavor_of_class, MySqlConnectorConfig, MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS,
 };
@@ -11,16 +12,20 @@ use crate::postgres::{is_postgres_class, PostgresConnectorConfig, POSTGRES_CONNE
 /// `connector.class` values Sluice can run, fully qualified.
 pub const SUPPORTED_CONNECTOR_CLASSES: &[&str] = &[
     POSTGRES_CONNECTOR_CLASS,
+    JDBC_SOURCE_CONNECTOR_CLASS,
     MYSQL_CONNECTOR_CLASS,
     MARIADB_CONNECTOR_CLASS,
 ];
 
 /// A parsed connector config of any supported kind.
+// Parsed once per connector start: the variants' size difference costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)] // built once per connector; boxing buys nothing
 pub enum ConnectorConfig {
     /// `io.debezium.connector.postgresql.PostgresConnector`.
     Postgres(PostgresConnectorConfig),
+    /// `io.confluent.connect.jdbc.JdbcSourceConnector`: query-based polling.
+    Jdbc(JdbcSourceConfig),
     /// `io.debezium.connector.mysql.MySqlConnector` or
     /// `io.debezium.connector.mariadb.MariaDbConnector` (see `MySqlConnectorConfig::flavor`).
     MySql(MySqlConnectorConfig),
@@ -47,6 +52,10 @@ impl ConnectorConfig {
             let (config, warnings) = MySqlConnectorConfig::from_map(map)?;
             return Ok((Self::MySql(config), warnings));
         }
+        if is_jdbc_source_class(class) {
+            let (config, warnings) = JdbcSourceConfig::from_map(map)?;
+            return Ok((Self::Jdbc(config), warnings));
+        }
         Err(single(
             "connector.class",
             format!(
@@ -68,6 +77,7 @@ impl ConnectorConfig {
     pub fn name(&self) -> &str {
         match self {
             Self::Postgres(c) => &c.name,
+            Self::Jdbc(c) => &c.name,
             Self::MySql(c) => &c.name,
         }
     }
@@ -76,6 +86,7 @@ impl ConnectorConfig {
     pub fn class(&self) -> &'static str {
         match self {
             Self::Postgres(_) => POSTGRES_CONNECTOR_CLASS,
+            Self::Jdbc(_) => JDBC_SOURCE_CONNECTOR_CLASS,
             Self::MySql(c) => c.flavor.class(),
         }
     }
@@ -118,6 +129,27 @@ mod tests {
     }
 
     #[test]
+    fn jdbc_aliases_dispatch_to_the_jdbc_source() {
+        for class in [
+            "io.confluent.connect.jdbc.JdbcSourceConnector",
+            "JdbcSourceConnector",
+            "JdbcSource",
+        ] {
+            let m = map(&[
+                ("name", "j"),
+                ("connector.class", class),
+                ("connection.url", "jdbc:mariadb://h:3306/soe"),
+                ("mode", "bulk"),
+                ("topic.prefix", "t-"),
+            ]);
+            let (c, _) = ConnectorConfig::from_map(&m).expect("valid");
+            assert_eq!(c.class(), JDBC_SOURCE_CONNECTOR_CLASS);
+            assert_eq!(c.name(), "j");
+            assert!(matches!(c, ConnectorConfig::Jdbc(_)));
+        }
+    }
+
+    #[test]
     fn unknown_or_missing_class_lists_supported() {
         let errors = ConnectorConfig::validate(&map(&[(
             "connector.class",
@@ -125,7 +157,7 @@ mod tests {
         )]));
         assert_eq!(
             errors[0].message,
-            "unsupported connector.class \"io.debezium.connector.mongodb.MongoDbConnector\": expected one of io.debezium.connector.postgresql.PostgresConnector, io.debezium.connector.mysql.MySqlConnector, io.debezium.connector.mariadb.MariaDbConnector"
+            "unsupported connector.class \"io.debezium.connector.mongodb.MongoDbConnector\": expected one of io.debezium.connector.postgresql.PostgresConnector, io.confluent.connect.jdbc.JdbcSourceConnector, io.debezium.connector.mysql.MySqlConnector, io.debezium.connector.mariadb.MariaDbConnector"
         );
         let errors = ConnectorConfig::validate(&BTreeMap::new());
         assert_eq!(errors[0].key, "connector.class");

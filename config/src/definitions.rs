@@ -159,6 +159,30 @@ pub const CONNECT_COMMON: &[KeyDef] = &[
         "Error Handling",
         "Include the failed record in the log (values may be sensitive).",
     ),
+    key(
+        "errors.deadletterqueue.topic.name",
+        "STRING",
+        Some(""),
+        "MEDIUM",
+        "Error Handling",
+        "With errors.tolerance=all: the topic that records the converters or the Kafka brokers refuse go to (empty: none).",
+    ),
+    key(
+        "errors.deadletterqueue.topic.replication.factor",
+        "INT",
+        Some("3"),
+        "MEDIUM",
+        "Error Handling",
+        "Replication factor of the dead letter queue topic when Sluice creates it (-1: the brokers' default).",
+    ),
+    key(
+        "errors.deadletterqueue.context.headers.enable",
+        "BOOLEAN",
+        Some("false"),
+        "MEDIUM",
+        "Error Handling",
+        "Add __connect.errors.* headers with the failure's context to dead-lettered records.",
+    ),
 ];
 
 /// Debezium's Postgres connector keys that Sluice acts on.
@@ -224,10 +248,43 @@ pub const POSTGRES: &[KeyDef] = &[
     key("event.processing.failure.handling.mode", "STRING", Some("fail"), "LOW", "Error Handling", "fail, warn or skip."),
 ];
 
+/// The JDBC source connector's keys (kafka-connect-jdbc's names, defaults and groups).
+#[rustfmt::skip]
+pub const JDBC_SOURCE: &[KeyDef] = &[
+    required("connection.url", "STRING", "HIGH", "Database", "JDBC connection URL: jdbc:postgresql://, jdbc:mysql:// or jdbc:mariadb:// (also postgres:// and mysql:// URLs)."),
+    key("connection.user", "STRING", None, "HIGH", "Database", "JDBC connection user."),
+    key("connection.password", "PASSWORD", None, "HIGH", "Database", "JDBC connection password."),
+    key("connection.attempts", "INT", Some("3"), "LOW", "Database", "Maximum number of attempts to connect."),
+    key("connection.backoff.ms", "LONG", Some("10000"), "LOW", "Database", "Backoff time in milliseconds between connection attempts."),
+    key("table.whitelist", "LIST", Some(""), "MEDIUM", "Database", "Tables to copy (table or schema.table); all tables when empty. Alias: table.include.list."),
+    key("table.blacklist", "LIST", Some(""), "MEDIUM", "Database", "Tables not to copy. Alias: table.exclude.list."),
+    key("catalog.pattern", "STRING", None, "MEDIUM", "Database", "Catalog (MySQL database) pattern to fetch table metadata from (SQL LIKE)."),
+    key("schema.pattern", "STRING", None, "MEDIUM", "Database", "Schema pattern to fetch table metadata from (SQL LIKE)."),
+    key("numeric.mapping", "STRING", Some("none"), "LOW", "Database", "none, precision_only, best_fit or best_fit_eager_double: how NUMERIC columns map to Connect types."),
+    key("db.timezone", "STRING", Some("UTC"), "MEDIUM", "Database", "Time zone of timestamp columns without a time zone (Sluice reads them as UTC)."),
+    key("quote.sql.identifiers", "STRING", Some("always"), "MEDIUM", "Database", "always or never: quote table and column names in SQL."),
+    key("mode", "STRING", None, "HIGH", "Mode", "bulk, incrementing, timestamp or timestamp+incrementing: how new and changed rows are found."),
+    key("incrementing.column.name", "STRING", Some(""), "MEDIUM", "Mode", "A strictly increasing, non-null integer column."),
+    key("timestamp.column.name", "LIST", Some(""), "MEDIUM", "Mode", "Timestamp columns, the first non-null one used (COALESCE)."),
+    key("timestamp.initial", "LONG", None, "LOW", "Mode", "Epoch milliseconds to start from when no offset is stored; -1 for the current time."),
+    key("validate.non.null", "BOOLEAN", Some("true"), "LOW", "Mode", "Fail when the incrementing or timestamp columns are nullable."),
+    key("query", "STRING", Some(""), "MEDIUM", "Mode", "A custom query to poll instead of tables; the mode's WHERE clause is applied around it."),
+    key("query.suffix", "STRING", Some(""), "LOW", "Mode", "Text appended to every query."),
+    key("table.types", "LIST", Some("TABLE"), "LOW", "Connector", "TABLE, VIEW, MATERIALIZED VIEW, FOREIGN TABLE, PARTITIONED TABLE, SYSTEM VIEW."),
+    key("poll.interval.ms", "INT", Some("5000"), "HIGH", "Connector", "Milliseconds between polls of each table."),
+    key("batch.max.rows", "INT", Some("100"), "LOW", "Connector", "Rows per batch handed to the sink."),
+    key("table.poll.interval.ms", "LONG", Some("60000"), "LOW", "Connector", "Milliseconds between checks for added or dropped tables."),
+    required("topic.prefix", "STRING", "HIGH", "Connector", "Prefix of the topic names: <topic.prefix><table>, or the whole topic with query."),
+    key("timestamp.delay.interval.ms", "LONG", Some("0"), "HIGH", "Connector", "How long after a row's timestamp it is read, so transactions with earlier timestamps have committed."),
+];
+
 /// Every definition for a connector class, common keys first (`None`: unknown class).
 pub fn connector_definitions(class: &str) -> Option<Vec<KeyDef>> {
     if crate::postgres::is_postgres_class(class) {
         return Some(CONNECT_COMMON.iter().chain(POSTGRES).copied().collect());
+    }
+    if crate::jdbc::is_jdbc_source_class(class) {
+        return Some(CONNECT_COMMON.iter().chain(JDBC_SOURCE).copied().collect());
     }
     None
 }
@@ -251,6 +308,36 @@ mod tests {
                 "{}",
                 d.name
             );
+        }
+    }
+
+    #[test]
+    fn every_jdbc_definition_is_a_key_the_parser_knows() {
+        let defs = connector_definitions("JdbcSource").expect("jdbc");
+        let mut names: Vec<_> = defs.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        let len = names.len();
+        names.dedup();
+        assert_eq!(names.len(), len, "duplicate key definitions");
+        for d in JDBC_SOURCE {
+            let mut map = std::collections::BTreeMap::new();
+            for (k, v) in [
+                ("name", "n"),
+                ("connector.class", "JdbcSourceConnector"),
+                ("connection.url", "jdbc:postgresql://h/d"),
+                ("mode", "bulk"),
+                ("topic.prefix", "p"),
+            ] {
+                map.insert(k.to_string(), v.to_string());
+            }
+            map.insert(d.name.to_string(), d.default.unwrap_or("1").to_string());
+            if let Ok((_, warnings)) = crate::ConnectorConfig::from_map(&map) {
+                assert!(
+                    warnings.iter().all(|w| w.key != d.name),
+                    "{} is defined but unknown to the parser",
+                    d.name
+                );
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::jdbc::{JdbcDatabase, JdbcMode, JdbcSourceConfig};
 use crate::{
     load_connector_file, load_worker_file, ConnectorConfig, ConverterClass,
     PostgresConnectorConfig, PublicationAutocreateMode, SinkKind, WorkerConfig,
@@ -17,7 +18,19 @@ fn postgres(path: &Path) -> PostgresConnectorConfig {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(warnings.is_empty(), "{}: {warnings:?}", path.display());
     let ConnectorConfig::Postgres(config) = config else {
-        panic!("{}: not a postgres connector", path.display());
+        panic!("{}: not a Postgres connector", path.display());
+    };
+    assert_eq!(config.name, file.name);
+    config
+}
+
+fn jdbc(path: &Path) -> JdbcSourceConfig {
+    let file = load_connector_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (config, warnings) = ConnectorConfig::from_map(&file.config)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(warnings.is_empty(), "{}: {warnings:?}", path.display());
+    let ConnectorConfig::Jdbc(config) = config else {
+        panic!("{}: not a JDBC source connector", path.display());
     };
     assert_eq!(config.name, file.name);
     config
@@ -37,12 +50,14 @@ fn every_example_file_parses() {
             let (_, warnings) =
                 WorkerConfig::from_map(&map).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(warnings.is_empty(), "{name}: {warnings:?}");
+        } else if name.starts_with("jdbc") {
+            jdbc(&path);
         } else {
             postgres(&path);
         }
         seen += 1;
     }
-    assert_eq!(seen, 4);
+    assert_eq!(seen, 5);
 }
 
 #[test]
@@ -83,6 +98,20 @@ fn example_contents() {
         assert!(c.filters().include_table("public", "customers"));
         assert!(!c.filters().include_table("other", "customers"));
     }
+}
+
+#[test]
+fn jdbc_example_is_the_talks_connector() {
+    let c = jdbc(&examples_dir().join("jdbc-source.properties"));
+    assert_eq!(c.url.database, JdbcDatabase::Postgres);
+    assert_eq!(c.mode, JdbcMode::Incrementing);
+    assert_eq!(c.incrementing_column.as_deref(), Some("ORDER_ID"));
+    assert_eq!(c.table_include, vec!["ORDERS"]);
+    assert_eq!(c.topic_prefix, "soe2-");
+    assert_eq!(
+        c.extra.get("transforms").map(String::as_str),
+        Some("InsertKey,ExtractId")
+    );
 }
 
 #[test]

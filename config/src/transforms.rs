@@ -6,7 +6,7 @@
 //! ```text
 //! connector map --TransformsConfig::from_map--> [TransformSpec { alias, plugin, props }] in order
 //!                                               [PredicateSpec { alias, plugin, props }]
-//!                                               ErrorHandling { tolerance, log }
+//!                                               ErrorHandling { tolerance, log, retry, dead letter queue }
 //!                                          \--> ConfigErrors, one per bad key
 //! ```
 //! The catalog ([`PLUGINS`]) names every transformation and predicate Sluice runs, with the
@@ -955,14 +955,56 @@ pub enum ErrorTolerance {
     All,
 }
 
-/// The `errors.*` keys that apply to a source connector's transforms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Default of `errors.retry.timeout`: failures are not retried.
+pub const ERRORS_RETRY_TIMEOUT_MS_DEFAULT: i64 = 0;
+/// Default of `errors.retry.delay.max.ms`.
+pub const ERRORS_RETRY_DELAY_MAX_MS_DEFAULT: u64 = 60_000;
+/// Default of `errors.deadletterqueue.topic.replication.factor` (Kafka Connect's).
+pub const DLQ_REPLICATION_FACTOR_DEFAULT: i16 = 3;
+
+/// The `errors.*` keys of a connector: how its transforms, converters and sink treat a record
+/// that fails (Kafka Connect's `ConnectorConfig` / `SinkConnectorConfig` error handling).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorHandling {
     pub tolerance: ErrorTolerance,
     /// `errors.log.enable`: log each skipped record.
     pub log_enable: bool,
     /// `errors.log.include.messages`: include the record's key, value and headers in that log.
     pub log_include_messages: bool,
+    /// `errors.retry.timeout`: how long a transient failure is retried, in ms; -1 forever, 0
+    /// not at all.
+    pub retry_timeout_ms: i64,
+    /// `errors.retry.delay.max.ms`: the longest wait between two retries.
+    pub retry_delay_max_ms: u64,
+    /// `errors.deadletterqueue.*`: where records that can never be written go
+    /// (`errors.tolerance=all` only).
+    pub dead_letter_queue: Option<DeadLetterQueueConfig>,
+}
+
+impl Default for ErrorHandling {
+    fn default() -> Self {
+        ErrorHandling {
+            tolerance: ErrorTolerance::None,
+            log_enable: false,
+            log_include_messages: false,
+            retry_timeout_ms: ERRORS_RETRY_TIMEOUT_MS_DEFAULT,
+            retry_delay_max_ms: ERRORS_RETRY_DELAY_MAX_MS_DEFAULT,
+            dead_letter_queue: None,
+        }
+    }
+}
+
+/// `errors.deadletterqueue.topic.name` and its companions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterQueueConfig {
+    /// `errors.deadletterqueue.topic.name`.
+    pub topic: String,
+    /// `errors.deadletterqueue.topic.replication.factor` (-1: the brokers' default), used
+    /// when Sluice creates the topic.
+    pub replication_factor: i16,
+    /// `errors.deadletterqueue.context.headers.enable`: add Connect's `__connect.errors.*`
+    /// headers (stage, class, exception, ...) to each dead-lettered record.
+    pub context_headers: bool,
 }
 
 /// One entry of `transforms`, resolved.
@@ -1260,6 +1302,7 @@ fn error_handling(
     };
     let log_enable = bool_key("errors.log.enable");
     let log_include_messages = bool_key("errors.log.include.messages");
+    let context_headers = bool_key("errors.deadletterqueue.context.headers.enable");
     let tolerance = match map.get("errors.tolerance").map(|v| v.trim()) {
         None | Some("") => ErrorTolerance::None,
         Some(v) if v.eq_ignore_ascii_case("none") => ErrorTolerance::None,
@@ -1272,20 +1315,82 @@ fn error_handling(
             ErrorTolerance::None
         }
     };
-    for key in ["errors.retry.timeout", "errors.retry.delay.max.ms"] {
-        if let Some(v) = map.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            if v.parse::<i64>().is_err() {
+    let mut int_key = |key: &str, min: i64, what: &str| -> Option<i64> {
+        let v = map.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())?;
+        match v.parse::<i64>() {
+            Ok(n) if n >= min => Some(n),
+            _ => {
                 err(
                     key,
-                    format!("invalid value \"{v}\" for {key}: expected an integer"),
+                    format!("invalid value \"{v}\" for {key}: expected {what}"),
                 );
+                None
             }
         }
-    }
+    };
+    let retry_timeout_ms = int_key(
+        "errors.retry.timeout",
+        -1,
+        "milliseconds (0: no retries, -1: retry forever)",
+    )
+    .unwrap_or(ERRORS_RETRY_TIMEOUT_MS_DEFAULT);
+    let retry_delay_max_ms = int_key(
+        "errors.retry.delay.max.ms",
+        1,
+        "a positive number of milliseconds",
+    )
+    .map_or(ERRORS_RETRY_DELAY_MAX_MS_DEFAULT, |n| n as u64);
+    let replication_factor = match int_key(
+        "errors.deadletterqueue.topic.replication.factor",
+        -1,
+        "a replication factor of at least 1, or -1 for the brokers' default",
+    ) {
+        Some(0) => {
+            err(
+                "errors.deadletterqueue.topic.replication.factor",
+                "invalid value \"0\" for errors.deadletterqueue.topic.replication.factor: \
+                 expected a replication factor of at least 1, or -1 for the brokers' default"
+                    .to_string(),
+            );
+            DLQ_REPLICATION_FACTOR_DEFAULT
+        }
+        Some(n) => i16::try_from(n).unwrap_or(i16::MAX),
+        None => DLQ_REPLICATION_FACTOR_DEFAULT,
+    };
+    let dead_letter_queue = map
+        .get("errors.deadletterqueue.topic.name")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .and_then(|topic| {
+            let valid = topic.len() <= 249
+                && topic != "."
+                && topic != ".."
+                && topic
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+            if !valid {
+                err(
+                    "errors.deadletterqueue.topic.name",
+                    format!(
+                        "invalid value \"{topic}\" for errors.deadletterqueue.topic.name: a kafka \
+                         topic name has at most 249 of the characters a-z A-Z 0-9 . _ -"
+                    ),
+                );
+                return None;
+            }
+            Some(DeadLetterQueueConfig {
+                topic: topic.to_string(),
+                replication_factor,
+                context_headers,
+            })
+        });
     ErrorHandling {
         tolerance,
         log_enable,
         log_include_messages,
+        retry_timeout_ms,
+        retry_delay_max_ms,
+        dead_letter_queue,
     }
 }
 
@@ -1298,6 +1403,52 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn parses_retry_and_dead_letter_queue_keys() {
+        let c = TransformsConfig::from_map(&props(&[
+            ("errors.tolerance", "all"),
+            ("errors.retry.timeout", "-1"),
+            ("errors.retry.delay.max.ms", "5000"),
+            ("errors.deadletterqueue.topic.name", " dlq-orders "),
+            ("errors.deadletterqueue.topic.replication.factor", "1"),
+            ("errors.deadletterqueue.context.headers.enable", "true"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.errors.retry_timeout_ms, -1);
+        assert_eq!(c.errors.retry_delay_max_ms, 5000);
+        assert_eq!(
+            c.errors.dead_letter_queue,
+            Some(DeadLetterQueueConfig {
+                topic: "dlq-orders".into(),
+                replication_factor: 1,
+                context_headers: true,
+            })
+        );
+        let defaults = TransformsConfig::from_map(&BTreeMap::new()).expect("valid");
+        assert_eq!(defaults.errors, ErrorHandling::default());
+        assert_eq!(defaults.errors.retry_timeout_ms, 0);
+        assert_eq!(defaults.errors.retry_delay_max_ms, 60_000);
+
+        let errors = TransformsConfig::validate(&props(&[
+            ("errors.retry.timeout", "-2"),
+            ("errors.retry.delay.max.ms", "0"),
+            ("errors.deadletterqueue.topic.name", "bad topic"),
+            ("errors.deadletterqueue.topic.replication.factor", "0"),
+        ]));
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "errors.retry.timeout",
+                "errors.retry.delay.max.ms",
+                "errors.deadletterqueue.topic.replication.factor",
+                "errors.deadletterqueue.topic.name"
+            ],
+            "{errors:#?}"
+        );
+        assert!(errors[3].message.contains("249"), "{}", errors[3].message);
     }
 
     #[test]

@@ -671,7 +671,12 @@ fn delivery_failure(
             rejected(Rejection::TooLarge { bytes: 0 })
         }
         Some(RDKafkaErrorCode::TopicAuthorizationFailed) => rejected(Rejection::NotAuthorized),
-        Some(RDKafkaErrorCode::UnknownTopic) => rejected(Rejection::UnknownTopic),
+        // librdkafka keeps retrying a produce to a topic that is still propagating; a report
+        // with this code comes after topic.metadata.propagation.max.ms, when the cluster
+        // still does not know the topic.
+        Some(RDKafkaErrorCode::UnknownTopic | RDKafkaErrorCode::UnknownTopicOrPartition) => {
+            rejected(Rejection::UnknownTopic)
+        }
         Some(code @ (RDKafkaErrorCode::InvalidRecord | RDKafkaErrorCode::InvalidMessage)) => {
             rejected(Rejection::Invalid {
                 code: code.to_string(),

@@ -63,7 +63,12 @@ pub enum SinkError {
     /// acknowledged, so with `errors.tolerance=all` the pipeline may write these to the
     /// dead-letter topic (`errors.deadletterqueue.topic.name`) and count the batch as
     /// delivered; otherwise it must stop.
-    #[error("{} record(s) of the batch can never be delivered; the first: {}", .0.len(), .0.first_message())]
+    #[error(
+        "{} record(s) of the batch can never be delivered; the first: {}; to skip such records \
+         instead of stopping, set errors.tolerance=all on the connector (and \
+         errors.deadletterqueue.topic.name to keep them in a dead letter topic)",
+        .0.len(), .0.first_message()
+    )]
     Rejected(RejectedRecords),
     /// Kafka did not acknowledge records (broker unreachable past a configured timeout, a
     /// purged queue at shutdown, a retriable broker error that ran out of retries).
@@ -117,8 +122,7 @@ pub enum Rejection {
     #[error(
         "the record is {bytes} bytes, more than the producer's message.max.bytes or the \
          topic's max.message.bytes allows: raise producer.max.request.size in the worker config \
-         and max.message.bytes on the topic (and the brokers' message.max.bytes), or send such \
-         records to a dead-letter topic (errors.tolerance=all, errors.deadletterqueue.topic.name)"
+         and max.message.bytes on the topic (and the brokers' message.max.bytes)"
     )]
     TooLarge { bytes: usize },
     #[error(
@@ -255,6 +259,34 @@ pub trait Sink: Send {
 pub enum AnySink {
     File(FileSink),
     Kafka(KafkaSink),
+}
+
+impl AnySink {
+    /// A handle that writes a connector's dead letter queue
+    /// (`errors.deadletterqueue.topic.name`): for Kafka, over the same producer, creating a
+    /// missing topic with one partition and `replication_factor` (-1: the brokers' default), as
+    /// Kafka Connect creates its dead letter topics; the file sink writes them like any record.
+    pub fn for_dead_letter_queue(&self, replication_factor: i16) -> AnySink {
+        match self {
+            AnySink::File(sink) => AnySink::File(sink.clone()),
+            AnySink::Kafka(sink) => {
+                let rules = std::collections::BTreeMap::from([
+                    (
+                        "topic.creation.default.partitions".to_string(),
+                        "1".to_string(),
+                    ),
+                    (
+                        "topic.creation.default.replication.factor".to_string(),
+                        replication_factor.to_string(),
+                    ),
+                ]);
+                let rules = kafka::TopicCreation::from_map(&rules)
+                    .map(|(rules, _)| rules)
+                    .unwrap_or_else(|_| kafka::TopicCreation::none());
+                AnySink::Kafka(sink.with_topic_creation(rules))
+            }
+        }
+    }
 }
 
 impl Sink for AnySink {

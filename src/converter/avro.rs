@@ -548,6 +548,10 @@ impl Converter for AvroConverter {
         Ok(true)
     }
 
+    fn class_name(&self) -> &'static str {
+        "io.confluent.connect.avro.AvroConverter"
+    }
+
     fn output_is_json(&self) -> bool {
         false
     }

@@ -132,6 +132,10 @@ impl Converter for JsonConverter {
         Ok(true)
     }
 
+    fn class_name(&self) -> &'static str {
+        "org.apache.kafka.connect.json.JsonConverter"
+    }
+
     fn output_is_json(&self) -> bool {
         true
     }

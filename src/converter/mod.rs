@@ -138,6 +138,12 @@ pub trait Converter: Send {
     /// Whether the output is JSON text (the file sink embeds it as JSON rather than as a string).
     fn output_is_json(&self) -> bool;
 
+    /// The Kafka Connect class this converter stands for (`__connect.errors.class.name` of a
+    /// dead-lettered record).
+    fn class_name(&self) -> &'static str {
+        "org.apache.kafka.connect.storage.Converter"
+    }
+
     /// Make `schema` known to the converter (e.g. register it with a schema registry) after
     /// [`Converter::convert`] answered [`ConvertError::NeedsRegistration`] for it. Converters
     /// that never answer that keep this default.

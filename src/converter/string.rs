@@ -31,6 +31,10 @@ impl Converter for StringConverter {
         Ok(true)
     }
 
+    fn class_name(&self) -> &'static str {
+        "org.apache.kafka.connect.storage.StringConverter"
+    }
+
     fn output_is_json(&self) -> bool {
         false
     }

@@ -172,6 +172,8 @@ impl ConnectorError {
             },
             ConnectorError::Pipeline(PipelineError::Transform(_)) => ErrorClass::Definite,
             ConnectorError::Pipeline(PipelineError::Offsets(_)) => ErrorClass::Config,
+            ConnectorError::Pipeline(PipelineError::DeadLetter { .. }) => ErrorClass::Definite,
+            ConnectorError::Pipeline(PipelineError::RejectedInTransaction(_)) => ErrorClass::Config,
         }
     }
 }

@@ -263,10 +263,14 @@ impl Schema {
                             source,
                         }
                     })?;
+                // All or nothing: a statement that fails half-way (a DROP of several tables
+                // where one name cannot be qualified) leaves the schema as it was.
+                let mut next = self.clone();
                 let mut changes = Vec::new();
                 for statement in statements {
-                    changes.extend(self.apply_statement(&mut ctx, statement)?);
+                    changes.extend(next.apply_statement(&mut ctx, statement)?);
                 }
+                *self = next;
                 Ok(changes)
             }
         }
@@ -471,7 +475,6 @@ impl Schema {
         table.charset = tail.charset.or(options.charset).or(database_charset);
         for column in &create.columns {
             let def = column_def(
-                ctx,
                 &column.name,
                 &column.data_type,
                 column.options.iter().map(|o| &o.option),
@@ -778,7 +781,6 @@ fn alter_op(ctx: &Ctx, table: &mut TableDef, op: AlterTableOperation) -> Result<
             }
             let mut key = table.primary_key.clone();
             let mut def = column_def_with_table(
-                ctx,
                 table,
                 &column_def.name,
                 &column_def.data_type,
@@ -915,15 +917,13 @@ fn replace_column(
         return Err(ctx.unknown_column(table, &old_name.value));
     };
     let mut key = table.primary_key.clone();
-    let was_key = key.iter().any(|k| same_column(k, &old_name.value));
-    let def = column_def_with_table(ctx, table, new_name, data_type, options.iter(), &mut key)?;
+    let def = column_def_with_table(table, new_name, data_type, options.iter(), &mut key)?;
     for k in &mut key {
         if same_column(k, &old_name.value) {
             *k = new_name.value.clone();
         }
     }
     table.primary_key = key;
-    let _ = was_key;
     match position {
         None => table.columns[i] = def,
         Some(_) => {
@@ -954,14 +954,13 @@ fn insert_at(
 }
 
 fn column_def_with_table<'a>(
-    ctx: &Ctx,
     table: &TableDef,
     name: &Ident,
     data_type: &DataType,
     options: impl Iterator<Item = &'a ColumnOption>,
     key: &mut Vec<String>,
 ) -> Result<ColumnDef, DdlError> {
-    let mut def = column_def(ctx, name, data_type, options, key)?;
+    let mut def = column_def(name, data_type, options, key)?;
     if def.is_character() && def.charset.is_none() {
         def.charset = table.charset.clone();
     }
@@ -969,15 +968,13 @@ fn column_def_with_table<'a>(
 }
 
 /// A column from its definition; adds the column to `key` for an inline PRIMARY KEY.
-/// The table's charset is filled in by `finish_table`'s caller for character columns.
+/// Character columns without a character set get the table's in `finish_table`.
 fn column_def<'a>(
-    ctx: &Ctx,
     name: &Ident,
     data_type: &DataType,
     options: impl Iterator<Item = &'a ColumnOption>,
     key: &mut Vec<String>,
 ) -> Result<ColumnDef, DdlError> {
-    let _ = ctx;
     let ty = type_info(data_type);
     let mut def = ColumnDef {
         name: name.value.clone(),
@@ -1027,9 +1024,6 @@ fn column_def<'a>(
     }
     if def.charset.is_none() && def.is_character() {
         def.charset = collation_charset.or(ty_charset(data_type));
-    }
-    if def.auto_increment && def.type_name == "SERIAL" {
-        def.type_name = "BIGINT".into();
     }
     if def.type_name == "SERIAL" {
         // SERIAL = BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE

@@ -24,7 +24,7 @@ use sluice_decoders::pgoutput::{Decoder, Message};
 use sluice_sinks::Sink;
 use tokio_util::sync::CancellationToken;
 
-use super::incremental::{Incremental, WATERMARK_PREFIX};
+use super::incremental::{blocking_request, blocking_snapshot, Incremental, WATERMARK_PREFIX};
 use super::position::PgPosition;
 use super::replication::{
     format_lsn, publication_names_option, ConnectParams, CreatedSlot, ReplicationConnection,
@@ -142,7 +142,14 @@ impl ConnectorError {
                 super::snapshot::SnapshotError::Shape { .. } => ErrorClass::Definite,
                 super::snapshot::SnapshotError::Event(_) => ErrorClass::Definite,
             },
-            ConnectorError::Pipeline(PipelineError::Sink(_)) => ErrorClass::Transient,
+            ConnectorError::Pipeline(PipelineError::Sink(e)) => match e.class() {
+                sluice_sinks::SinkErrorClass::Transient => ErrorClass::Transient,
+                // Records the destination refuses for good (errors.tolerance=none).
+                sluice_sinks::SinkErrorClass::Definite => ErrorClass::Definite,
+                sluice_sinks::SinkErrorClass::Config => ErrorClass::Config,
+            },
+            ConnectorError::Pipeline(PipelineError::DeadLetter { .. }) => ErrorClass::Definite,
+            ConnectorError::Pipeline(PipelineError::RejectedInTransaction(_)) => ErrorClass::Config,
             ConnectorError::Pipeline(PipelineError::Convert { source, .. }) => match source.class()
             {
                 crate::converter::ConvertErrorClass::Transient => ErrorClass::Transient,
@@ -952,6 +959,21 @@ async fn handle_message<S: Sink>(
                 };
                 if incremental.on_signal(&signal, captured) {
                     pipeline.set_position(incremental.attach(source.position()));
+                }
+                if let Some((tables, conditions)) = blocking_request(&signal, captured) {
+                    tracing::info!(signal = %signal.id, tables = ?tables, "blocking snapshot: streaming waits until it is done");
+                    let mapper = source.snapshot_mapper(state.received, None, Clock::now().us());
+                    let rows = blocking_snapshot(
+                        sql,
+                        source,
+                        &mapper,
+                        &tables,
+                        &conditions,
+                        config.incremental_snapshot_chunk_size,
+                        pipeline,
+                    )
+                    .await?;
+                    tracing::info!(signal = %signal.id, rows, "blocking snapshot done; streaming resumes");
                 }
             }
             if pipeline.batch_full() {

@@ -54,6 +54,158 @@ pub struct Incremental {
     in_flight: Option<InFlight>,
 }
 
+/// What an `execute-snapshot` signal asks for.
+#[derive(Debug, Clone)]
+pub struct SnapshotRequest {
+    /// `type`: `incremental` (the default) or `blocking`.
+    pub kind: String,
+    /// `data-collections`, as `schema.table`.
+    pub collections: Vec<String>,
+    /// `additional-conditions`: a SQL filter per table.
+    pub conditions: BTreeMap<String, String>,
+}
+
+impl SnapshotRequest {
+    pub fn parse(signal: &Signal) -> SnapshotRequest {
+        let data: Json = signal
+            .data
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or(Json::Null);
+        let collections = data
+            .get("data-collections")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let kind = data
+            .get("type")
+            .and_then(Json::as_str)
+            .unwrap_or("incremental")
+            .to_string();
+        let mut conditions = BTreeMap::new();
+        for c in data
+            .get("additional-conditions")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(t), Some(f)) = (
+                c.get("data-collection").and_then(Json::as_str),
+                c.get("filter").and_then(Json::as_str),
+            ) {
+                conditions.insert(t.to_string(), f.to_string());
+            }
+        }
+        SnapshotRequest {
+            kind,
+            collections,
+            conditions,
+        }
+    }
+
+    /// The requested tables this connector captures (the others are logged and skipped) and
+    /// their conditions; `None` when none is captured.
+    fn captured(
+        self,
+        signal: &Signal,
+        captured: impl Fn(&str) -> bool,
+    ) -> Option<(Vec<String>, BTreeMap<String, String>)> {
+        let (known, unknown): (Vec<String>, Vec<String>) =
+            self.collections.into_iter().partition(|t| captured(t));
+        if !unknown.is_empty() {
+            tracing::warn!(signal = %signal.id, tables = ?unknown, "tables in execute-snapshot are not captured by this connector; skipped");
+        }
+        (!known.is_empty()).then_some((known, self.conditions))
+    }
+}
+
+/// The tables and conditions of a blocking `execute-snapshot` signal (`None`: the signal is
+/// something else, or names no captured table).
+pub fn blocking_request(
+    signal: &Signal,
+    captured: impl Fn(&str) -> bool,
+) -> Option<(Vec<String>, BTreeMap<String, String>)> {
+    if signal.kind != "execute-snapshot" {
+        return None;
+    }
+    let request = SnapshotRequest::parse(signal);
+    if !request.kind.eq_ignore_ascii_case("blocking") {
+        return None;
+    }
+    request.captured(signal, captured)
+}
+
+/// Debezium's blocking snapshot: streaming stops while `tables` are read whole, in key
+/// order and in chunks, as of now (`op: r`, `source.snapshot` `first` … `true` … `last`);
+/// then streaming goes on after the signal. Its progress is not stored: a crash before it
+/// ends re-reads the signal and takes the snapshot again (rows may repeat, none is lost).
+pub async fn blocking_snapshot<S: sluice_sinks::Sink, P: crate::pipeline::Position>(
+    sql: &tokio_postgres::Client,
+    source: &mut EventSource,
+    mapper: &SnapshotMapper,
+    tables: &[String],
+    conditions: &BTreeMap<String, String>,
+    chunk_size: u32,
+    pipeline: &mut crate::pipeline::Pipeline<S, P>,
+) -> Result<u64, ConnectorError> {
+    let sql_err = |what: String| move |source| ConnectorError::Sql { what, source };
+    let mut held: Option<Record> = None;
+    let mut rows_read = 0u64;
+    for name in tables {
+        let (schema, table) = name.split_once('.').unwrap_or(("public", name.as_str()));
+        let oid: Option<u32> = sql
+            .query_opt(
+                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                &[&schema, &table],
+            )
+            .await
+            .map_err(sql_err(format!("looking up table {name} for the blocking snapshot")))?
+            .map(|r| r.get(0));
+        let captured = match oid {
+            Some(oid) => source.capture_table(sql, oid, schema, table).await?,
+            None => None,
+        };
+        let Some(captured) = captured.filter(|c| c.key_column_names().next().is_some()) else {
+            tracing::warn!(table = %name, "table is gone, not captured, or has no primary key: skipped by the blocking snapshot");
+            continue;
+        };
+        let mut state = IncrementalState::new("blocking", vec![name.clone()], conditions.clone());
+        loop {
+            let select = chunk_select(&captured, schema, table, &state, chunk_size);
+            let rows = read_rows(sql, &captured, mapper, &select, name).await?;
+            let full = rows.len() >= chunk_size as usize;
+            let last_key = rows.last().map(|(_, _, k)| k.clone());
+            for (_, mut record, _) in rows {
+                rows_read += 1;
+                set_snapshot_marker(&mut record, if rows_read == 1 { "first" } else { "true" });
+                if let Some(previous) = held.replace(record) {
+                    pipeline.push(previous).await?;
+                }
+                if pipeline.batch_full() {
+                    pipeline.flush_batch().await?;
+                }
+                while !pipeline.can_accept() {
+                    pipeline.next_ack().await?;
+                }
+            }
+            if !full {
+                break;
+            }
+            state.chunk_done(last_key);
+        }
+        tracing::info!(table = %name, rows = rows_read, "blocking snapshot of table done");
+    }
+    if let Some(mut last) = held {
+        set_snapshot_marker(&mut last, if rows_read == 1 { "first" } else { "last" });
+        pipeline.push(last).await?;
+    }
+    Ok(rows_read)
+}
+
 /// The text that identifies a record's key for de-duplication.
 fn key_text(record: &Record) -> Option<String> {
     record.key.as_ref().map(|k| format!("{k:?}"))
@@ -89,53 +241,21 @@ impl Incremental {
     }
 
     /// Apply a signal. Returns true when the state changed (the position should be updated).
+    /// A blocking `execute-snapshot` is not applied here: see [`blocking_request`].
     pub fn on_signal(&mut self, signal: &Signal, captured: impl Fn(&str) -> bool) -> bool {
-        let data: Json = signal
-            .data
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok())
-            .unwrap_or(Json::Null);
-        let collections: Vec<String> = data
-            .get("data-collections")
-            .and_then(Json::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let kind = data
-            .get("type")
-            .and_then(Json::as_str)
-            .unwrap_or("incremental");
+        let request = SnapshotRequest::parse(signal);
+        let collections = request.collections.clone();
         match signal.kind.as_str() {
             "execute-snapshot" => {
-                if !kind.eq_ignore_ascii_case("incremental") {
-                    tracing::warn!(signal = %signal.id, kind, "only incremental snapshots can be started by signal; ignored");
-                    return false;
-                }
-                let (known, unknown): (Vec<String>, Vec<String>) =
-                    collections.into_iter().partition(|t| captured(t));
-                if !unknown.is_empty() {
-                    tracing::warn!(signal = %signal.id, tables = ?unknown, "tables in execute-snapshot are not captured by this connector; skipped");
-                }
-                let mut conditions = BTreeMap::new();
-                for c in data
-                    .get("additional-conditions")
-                    .and_then(Json::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let (Some(t), Some(f)) = (
-                        c.get("data-collection").and_then(Json::as_str),
-                        c.get("filter").and_then(Json::as_str),
-                    ) {
-                        conditions.insert(t.to_string(), f.to_string());
+                if !request.kind.eq_ignore_ascii_case("incremental") {
+                    if !request.kind.eq_ignore_ascii_case("blocking") {
+                        tracing::warn!(signal = %signal.id, kind = %request.kind, "execute-snapshot of an unknown type (expected incremental or blocking); ignored");
                     }
-                }
-                if known.is_empty() {
                     return false;
                 }
+                let Some((known, conditions)) = request.captured(signal, captured) else {
+                    return false;
+                };
                 match &mut self.state {
                     // Another snapshot is running: queue the new tables after it.
                     Some(s) if !s.is_done() => {

@@ -8,6 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::{json, Value as Json};
 use sluice_config::definitions::{connector_definitions, KeyDef};
+use sluice_config::jdbc::{is_jdbc_source_class, JDBC_SOURCE_CONNECTOR_CLASS};
 use sluice_config::postgres::POSTGRES_CONNECTOR_CLASS;
 use sluice_config::{ConnectorConfig, ConverterClass};
 
@@ -17,7 +18,10 @@ use super::{bool_param, config_map, ok, parse_body, query_params, Api, ApiError,
 fn plugins(connectors_only: bool) -> Vec<Json> {
     let version = env!("CARGO_PKG_VERSION");
     let plugin = |class: &str, ty: &str| json!({"class": class, "type": ty, "version": version});
-    let mut out = vec![plugin(POSTGRES_CONNECTOR_CLASS, "source")];
+    let mut out = vec![
+        plugin(JDBC_SOURCE_CONNECTOR_CLASS, "source"),
+        plugin(POSTGRES_CONNECTOR_CLASS, "source"),
+    ];
     if !connectors_only {
         for class in ConverterClass::CLASS_NAMES {
             out.push(plugin(class, "converter"));
@@ -47,10 +51,13 @@ fn connector_class(plugin: &str) -> Result<&'static str, ApiError> {
     if sluice_config::postgres::is_postgres_class(plugin) {
         return Ok(POSTGRES_CONNECTOR_CLASS);
     }
+    if is_jdbc_source_class(plugin) {
+        return Ok(JDBC_SOURCE_CONNECTOR_CLASS);
+    }
     Err(ApiError(
         StatusCode::NOT_FOUND,
         format!(
-            "Failed to find any class that implements Connector and which name matches {plugin}, available connectors are: {POSTGRES_CONNECTOR_CLASS}"
+            "Failed to find any class that implements Connector and which name matches {plugin}, available connectors are: {JDBC_SOURCE_CONNECTOR_CLASS}, {POSTGRES_CONNECTOR_CLASS}"
         ),
     ))
 }
@@ -96,7 +103,7 @@ pub(super) async fn validate(
     let body = parse_body(&body)?;
     let mut config = config_map(&body, "the connector config")?;
     match config.get("connector.class") {
-        Some(given) if !sluice_config::postgres::is_postgres_class(given) => {
+        Some(given) if connector_class(given).ok() != Some(class) => {
             return Err(ApiError(
                 StatusCode::BAD_REQUEST,
                 format!("Included connector type {given} does not match request type {plugin}"),

@@ -116,6 +116,11 @@ impl TransformChain {
         }
     }
 
+    /// The connector's `errors.*` keys (they apply to the converters and the sink too).
+    pub fn error_handling(&self) -> &ErrorHandling {
+        &self.errors
+    }
+
     /// Records skipped so far because a transform failed with `errors.tolerance=all`.
     pub fn skipped_records(&self) -> u64 {
         self.skipped

@@ -187,6 +187,45 @@ impl KafkaBroker {
         Ok(())
     }
 
+    /// Freezes the broker process (SIGSTOP): it keeps its data and its port, but answers
+    /// nothing until [`KafkaBroker::resume`], like a broker that hangs or a network that
+    /// drops every packet. Unlike [`KafkaBroker::stop`], nothing is lost.
+    pub fn pause(&self) -> Result<(), Error> {
+        self.signal("pause", "-STOP")
+    }
+
+    /// Lets a paused broker run again (SIGCONT).
+    pub fn resume(&self) -> Result<(), Error> {
+        self.signal("resume", "-CONT")
+    }
+
+    /// Sends `signal` to the broker with kill(1) (the crate has no unsafe code).
+    fn signal(&self, operation: &'static str, signal: &str) -> Result<(), Error> {
+        let local = self.local_or_unsupported(operation)?;
+        let child = lock(&local.child);
+        if let Some(running) = child.as_ref() {
+            let status = Command::new("kill")
+                .arg(signal)
+                .arg(running.id().to_string())
+                .status();
+            let failure = match status {
+                Ok(s) if s.success() => None,
+                Ok(s) => Some(std::io::Error::other(format!(
+                    "kill {signal} exited with {s}"
+                ))),
+                Err(e) => Some(e),
+            };
+            if let Some(source) = failure {
+                return Err(Error::Io {
+                    action: "signal the broker process",
+                    path: local.log_path.clone(),
+                    source,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The broker's log (tansu's stdout and stderr), for debugging a failed test.
     pub fn log_path(&self) -> Option<&Path> {
         self.local.as_ref().map(|l| l.log_path.as_path())
@@ -432,7 +471,15 @@ pub async fn read_topic(
     expected: usize,
     isolation: Isolation,
 ) -> Result<Vec<ReadRecord>, Error> {
-    let partitions = partition_count(bootstrap, topic)?;
+    // A topic created a moment ago may not be in every broker's metadata yet.
+    let metadata_deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    let partitions = loop {
+        let n = partition_count(bootstrap, topic)?;
+        if n > 0 || tokio::time::Instant::now() >= metadata_deadline {
+            break n;
+        }
+        tokio::time::sleep(POLL_INTERVAL * 10).await;
+    };
     let group = format!(
         "sluice-test-reader-{}-{}",
         std::process::id(),

@@ -150,3 +150,32 @@ pub fn spawn_worker(
         sluice::worker::RunOptions::default(),
     ))
 }
+
+/// The Python with the third-party clients the tests use (`confluent-kafka`, `fastavro`,
+/// `kafka-connect-py`): `SLUICE_TEST_PYTHON` (set by `.ci/run`), else the venv `.ci/run`
+/// creates in `~/.cache/sluice/venv`. Panics with the commands that create it when neither
+/// has them.
+pub fn test_python() -> PathBuf {
+    let candidates = std::env::var_os("SLUICE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/sluice/venv/bin/python")),
+        );
+    for python in candidates {
+        let ok = std::process::Command::new(&python)
+            .args(["-c", "import confluent_kafka, fastavro, kafka_connect"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return python;
+        }
+    }
+    panic!(
+        "no Python with confluent-kafka, fastavro and kafka-connect-py: run .ci/run once, or \
+         python3 -m venv ~/.cache/sluice/venv && ~/.cache/sluice/venv/bin/pip install \
+         confluent-kafka==2.16.1 fastavro==1.13.1 kafka-connect-py==1.0.0 \
+         (or point SLUICE_TEST_PYTHON at a python that has them)"
+    );
+}

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
+use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -111,6 +112,24 @@ impl OffsetTopic {
     }
 }
 
+/// The reader's client context: the end of a partition is how reading stops, not an error
+/// worth a log line.
+struct QuietEof;
+
+impl ClientContext for QuietEof {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let eof = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        );
+        if !eof {
+            tracing::warn!("kafka offsets reader: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for QuietEof {}
+
 /// Every record of `topic`, read with `read_committed` until each partition reports its end.
 fn read_all(config: &KafkaSinkConfig, topic: &str) -> Result<Vec<OffsetRecord>, SinkError> {
     let setup = |what: &str, source: KafkaError| SinkError::KafkaSetup {
@@ -130,7 +149,9 @@ fn read_all(config: &KafkaSinkConfig, topic: &str) -> Result<Vec<OffsetRecord>, 
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
         .set("isolation.level", "read_committed");
-    let consumer: BaseConsumer = client.create().map_err(|e| setup("connect to", e))?;
+    let consumer: BaseConsumer<QuietEof> = client
+        .create_with_context(QuietEof)
+        .map_err(|e| setup("connect to", e))?;
     let metadata = consumer
         .fetch_metadata(Some(topic), READ_TIMEOUT)
         .map_err(|e| setup("describe", e))?;

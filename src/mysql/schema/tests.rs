@@ -278,6 +278,23 @@ fn character_sets_and_collations() {
         "latin2 TEXT to utf8mb4"
     );
 
+    apply(
+        &mut s,
+        "CREATE DATABASE IF NOT EXISTS `dump` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci */",
+    );
+    s.apply("dump", "CREATE TABLE t (a TEXT)").expect("create");
+    assert_eq!(
+        s.table("dump", "t")
+            .and_then(|t| t.charset.clone())
+            .as_deref(),
+        Some("utf8mb4")
+    );
+    apply(&mut s, "CREATE DATABASE q CHARACTER SET = 'latin2'");
+    s.apply("q", "CREATE TABLE t (a TEXT)").expect("create");
+    assert_eq!(
+        s.table("q", "t").and_then(|t| t.charset.clone()).as_deref(),
+        Some("latin2")
+    );
     apply(&mut s, "ALTER DATABASE shop CHARACTER SET = utf16");
     apply(&mut s, "CREATE TABLE cs3 (a CHAR(1))");
     assert_eq!(table(&s, "cs3").charset.as_deref(), Some("utf16"));
@@ -670,6 +687,10 @@ fn errors_name_the_statement() {
 
     let e = s.apply("", "CREATE TABLE x (a INT)").expect_err("no db");
     assert!(matches!(e, DdlError::NoDatabase { .. }), "{e}");
+    // A DROP of several tables that fails on the second drops none.
+    let e = s.apply("", "DROP TABLE shop.t, nodb").expect_err("no db");
+    assert!(matches!(e, DdlError::NoDatabase { .. }), "{e}");
+    assert!(s.table("shop", "t").is_some());
 
     let e = s
         .apply("shop", "CREATE TABLE c AS SELECT * FROM t")
@@ -740,5 +761,128 @@ fn truncated_and_garbage_input_never_panics() {
         "RENAME TABLE",
     ] {
         let _ = s.apply("shop", sql);
+    }
+}
+
+/// DDL as ORMs and migration tools emit it.
+#[test]
+fn orm_generated_ddl() {
+    let mut s = Schema::new();
+    // Rails
+    apply(
+        &mut s,
+        "CREATE TABLE `users` (`id` bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, `email` varchar(255) DEFAULT '' NOT NULL, `created_at` datetime(6) NOT NULL)",
+    );
+    let t = table(&s, "users");
+    assert!(!col(t, "email").nullable);
+    assert_eq!(col(t, "email").default.as_deref(), Some(""));
+    assert_eq!(t.primary_key, ["id"]);
+    // Django, with the trailing semicolon
+    apply(
+        &mut s,
+        "CREATE TABLE `app_x` (`id` integer AUTO_INCREMENT NOT NULL PRIMARY KEY, `name` varchar(100) NOT NULL, `owner_id` integer NULL);",
+    );
+    apply(
+        &mut s,
+        "ALTER TABLE `app_x` ADD CONSTRAINT `app_x_owner_id_fk` FOREIGN KEY (`owner_id`) REFERENCES `users` (`id`);",
+    );
+    apply(
+        &mut s,
+        "ALTER TABLE `app_x` MODIFY `name` varchar(200) NOT NULL;",
+    );
+    assert_eq!(col(table(&s, "app_x"), "name").length, Some(200));
+    // Hibernate
+    apply(
+        &mut s,
+        "create table Person (id bigint not null, name varchar(255), primary key (id)) engine=InnoDB",
+    );
+    assert_eq!(table(&s, "Person").primary_key, ["id"]);
+    // Laravel
+    apply(
+        &mut s,
+        "create table `accounts` (`id` bigint unsigned not null auto_increment primary key, `email` varchar(255) not null) default character set utf8mb4 collate 'utf8mb4_unicode_ci'",
+    );
+    assert_eq!(table(&s, "accounts").charset.as_deref(), Some("utf8mb4"));
+    apply(
+        &mut s,
+        "alter table `accounts` add `votes` int not null after `id`",
+    );
+    assert_eq!(names(table(&s, "accounts")), ["id", "votes", "email"]);
+    // Prisma
+    apply(
+        &mut s,
+        "CREATE TABLE `User` (\n    `id` INTEGER NOT NULL AUTO_INCREMENT,\n    `email` VARCHAR(191) NOT NULL,\n\n    UNIQUE INDEX `User_email_key`(`email`),\n    PRIMARY KEY (`id`)\n) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;",
+    );
+    assert_eq!(table(&s, "User").primary_key, ["id"]);
+    // gh-ost / pt-online-schema-change: shadow table, alter, atomic swap
+    apply(&mut s, "CREATE TABLE `_users_gho` LIKE `users`");
+    apply(&mut s, "ALTER TABLE `_users_gho` ADD COLUMN `age` INT NULL");
+    apply(
+        &mut s,
+        "RENAME TABLE `users` TO `_users_del`, `_users_gho` TO `users`",
+    );
+    assert_eq!(
+        names(table(&s, "users")),
+        ["id", "email", "created_at", "age"]
+    );
+    apply(&mut s, "DROP TABLE IF EXISTS `_users_del`");
+    assert!(s.table("shop", "_users_del").is_none());
+}
+
+/// Random edits of real statements (deterministic xorshift, fixed seed): every one gives an
+/// error or a result, never a panic, and a failed statement leaves the schema as it was.
+#[test]
+fn mutated_ddl_never_panics_and_failures_change_nothing() {
+    let seeds = [
+        "CREATE TABLE `t` (`a` int(11) NOT NULL DEFAULT '0', `b` enum('x','y''z') CHARACTER SET latin1, `c` varchar(10) BINARY, PRIMARY KEY (`a`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        "ALTER TABLE `t` ADD COLUMN (c INT, d TEXT), CHANGE `b` `bb` VARCHAR(10) CHARSET utf8 AFTER `a`, CONVERT TO CHARACTER SET utf8mb4, DROP PRIMARY KEY, ADD PRIMARY KEY (c)",
+        "ALTER TABLE t ADD COLUMN IF NOT EXISTS e INT FIRST, MODIFY COLUMN IF EXISTS a BIGINT, RENAME t2",
+        "RENAME TABLE t TO u, u TO t",
+        "CREATE TABLE x LIKE t",
+    ];
+    let pieces: [&[u8]; 14] = [
+        b"(", b")", b",", b"'", b"`", b"\"", b"/*", b"*/", b"--", b"#", b";", b" NOT ", b" FIRST",
+        b"\\",
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut base = Schema::new();
+    base.apply("shop", "CREATE TABLE t (a INT, b TEXT, c INT)")
+        .expect("base table");
+    for round in 0..3000 {
+        let seed = seeds[round % seeds.len()].as_bytes();
+        let mut sql = seed.to_vec();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() as usize) % (sql.len() + 1);
+            match next() % 3 {
+                0 if !sql.is_empty() => {
+                    let end = (at + 1 + (next() as usize) % 8).min(sql.len());
+                    sql.drain(at.min(sql.len())..end);
+                }
+                1 => {
+                    let piece = pieces[(next() as usize) % pieces.len()];
+                    sql.splice(at..at, piece.iter().copied());
+                }
+                _ => {
+                    let cut = (next() as usize) % (sql.len() + 1);
+                    sql.truncate(cut);
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&sql).into_owned();
+        let mut s = base.clone();
+        if s.apply("shop", &text).is_err() {
+            let before: Vec<&TableDef> = base.tables().map(|t| &**t).collect();
+            let after: Vec<&TableDef> = s.tables().map(|t| &**t).collect();
+            assert_eq!(
+                before, after,
+                "a failed statement changed the schema: {text}"
+            );
+        }
     }
 }
