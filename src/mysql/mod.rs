@@ -1,5 +1,3 @@
-
-
 pub mod catalog;
 pub mod connector;
 pub mod handshake;
