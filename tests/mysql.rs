@@ -789,7 +789,9 @@ async fn mysql_ddl_history_keeps_row_shapes_across_restarts() {
 /// (it does not start the tables over) and in the end every row is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_snapshot_resumes_after_kill9() {
-    const ROWS: i64 = 30_000;
+    // Enough rows that the snapshot (chunks of 200, progress committed every 20 ms) is still
+    // running when the test sees its first committed chunk, even in a release build.
+    const ROWS: i64 = 200_000;
     let s = Setup::new("mysnap").await;
     let mut conn = s.conn().await;
     conn.query_drop(format!(
@@ -800,7 +802,9 @@ async fn mysql_snapshot_resumes_after_kill9() {
     let spawn = || {
         let mut c = s.connector("initial");
         c.insert("snapshot.fetch.size".into(), "200".into());
-        SluiceProcess::spawn(&file_worker_props(s.work.path(), false), &c)
+        let mut worker = file_worker_props(s.work.path(), false);
+        worker.insert("offset.flush.interval.ms".into(), "20".into());
+        SluiceProcess::spawn(&worker, &c)
     };
     let mut sluice = spawn();
     let offsets = offsets_path(s.work.path());
