@@ -14,12 +14,10 @@
 //! (tables left, last key of the last emitted chunk) travels in the committed offset; after
 //! a restart the chunk that was in flight is read again with new watermarks.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use serde_json::Value as Json;
 use sluice_snapshot::incremental::{IncrementalState, Window};
 
 use super::catalog::quote_ident;
@@ -27,7 +25,7 @@ use super::connector::{snapshot_record, ConnectorError};
 use super::position::MySqlPosition;
 use super::source::{CapturedTable, EventSource};
 use crate::connect::{Record, Value};
-use crate::postgres::incremental::Signal;
+use crate::postgres::incremental::{Signal, SnapshotRequest};
 
 /// Signal types of Debezium's watermark rows.
 pub const WINDOW_OPEN: &str = "snapshot-window-open";
@@ -79,52 +77,17 @@ impl Incremental {
 
     /// Apply a signal. Returns true when the state changed (the position should be updated).
     pub fn on_signal(&mut self, signal: &Signal, captured: impl Fn(&str) -> bool) -> bool {
-        let data: Json = signal
-            .data
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok())
-            .unwrap_or(Json::Null);
-        let collections: Vec<String> = data
-            .get("data-collections")
-            .and_then(Json::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let kind = data
-            .get("type")
-            .and_then(Json::as_str)
-            .unwrap_or("incremental");
+        let request = SnapshotRequest::parse(signal);
+        let collections = request.collections.clone();
         match signal.kind.as_str() {
             "execute-snapshot" => {
-                if !kind.eq_ignore_ascii_case("incremental") {
-                    tracing::warn!(signal = %signal.id, kind, "only incremental snapshots can be started by signal; ignored");
+                if !request.kind.eq_ignore_ascii_case("incremental") {
+                    tracing::warn!(signal = %signal.id, kind = %request.kind, "only incremental snapshots can be started by signal; ignored");
                     return false;
                 }
-                let (known, unknown): (Vec<String>, Vec<String>) =
-                    collections.into_iter().partition(|t| captured(t));
-                if !unknown.is_empty() {
-                    tracing::warn!(signal = %signal.id, tables = ?unknown, "tables in execute-snapshot are not captured by this connector; skipped");
-                }
-                let mut conditions = BTreeMap::new();
-                for c in data
-                    .get("additional-conditions")
-                    .and_then(Json::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let (Some(t), Some(f)) = (
-                        c.get("data-collection").and_then(Json::as_str),
-                        c.get("filter").and_then(Json::as_str),
-                    ) {
-                        conditions.insert(t.to_string(), f.to_string());
-                    }
-                }
-                if known.is_empty() {
+                let Some((known, conditions)) = request.captured(signal, captured) else {
                     return false;
-                }
+                };
                 match &mut self.state {
                     Some(s) if !s.is_done() => {
                         for t in known {

@@ -109,7 +109,7 @@ impl SnapshotRequest {
 
     /// The requested tables this connector captures (the others are logged and skipped) and
     /// their conditions; `None` when none is captured.
-    fn captured(
+    pub(crate) fn captured(
         self,
         signal: &Signal,
         captured: impl Fn(&str) -> bool,
