@@ -53,7 +53,30 @@ pub struct ConnectorMetrics {
     dead_letter_records: AtomicU64,
     committed_position: Mutex<String>,
     topic_records: Mutex<BTreeMap<Arc<str>, u64>>,
-    snapshot: Mutex<BTreeMap<String, (u64, u64)>>,
+    snapshot: Mutex<BTreeMap<String, SnapshotTable>>,
+}
+
+/// What the snapshot reported of one table, and when.
+#[derive(Debug, Clone, Copy)]
+struct SnapshotTable {
+    done: u64,
+    estimated: u64,
+    /// The first report (rows done then) and the latest.
+    first: (std::time::Instant, u64),
+    last: std::time::Instant,
+}
+
+/// One table of the running or latest snapshot, for the connector status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotTableStatus {
+    pub table: String,
+    pub rows_done: u64,
+    /// The planner's estimate; 0 when unknown.
+    pub rows_estimated: u64,
+    /// Rows per second between the first and the latest report.
+    pub rows_per_second: f64,
+    /// Seconds left at that rate, while the estimate is ahead of the rows done.
+    pub eta_seconds: Option<u64>,
 }
 
 impl ConnectorMetrics {
@@ -147,7 +170,44 @@ impl ConnectorMetrics {
     }
 
     pub fn snapshot_progress(&self, table: &str, rows_done: u64, rows_estimated: u64) {
-        lock(&self.snapshot).insert(table.to_string(), (rows_done, rows_estimated));
+        let now = std::time::Instant::now();
+        let mut tables = lock(&self.snapshot);
+        let entry = tables.entry(table.to_string()).or_insert(SnapshotTable {
+            done: rows_done,
+            estimated: rows_estimated,
+            first: (now, rows_done),
+            last: now,
+        });
+        if rows_done < entry.first.1 {
+            // A new snapshot of the table.
+            entry.first = (now, rows_done);
+        }
+        entry.done = rows_done;
+        entry.estimated = rows_estimated;
+        entry.last = now;
+    }
+
+    /// The tables of the running or latest snapshot: rows done, estimate, rate and ETA.
+    pub fn snapshot_status(&self) -> Vec<SnapshotTableStatus> {
+        lock(&self.snapshot)
+            .iter()
+            .map(|(table, t)| {
+                let secs = t.last.duration_since(t.first.0).as_secs_f64();
+                let rate = if secs > 0.0 {
+                    t.done.saturating_sub(t.first.1) as f64 / secs
+                } else {
+                    0.0
+                };
+                SnapshotTableStatus {
+                    table: table.clone(),
+                    rows_done: t.done,
+                    rows_estimated: t.estimated,
+                    rows_per_second: rate,
+                    eta_seconds: (rate > 0.0 && t.estimated > t.done)
+                        .then(|| ((t.estimated - t.done) as f64 / rate).ceil() as u64),
+                }
+            })
+            .collect()
     }
 
     /// The topics this connector has written to (Connect's active topics).
@@ -296,10 +356,10 @@ pub fn render(connectors: &[(String, Arc<ConnectorMetrics>)]) -> String {
     let mut done_rows = Vec::new();
     let mut estimated_rows = Vec::new();
     for (name, m) in connectors {
-        for (table, (done, estimated)) in lock(&m.snapshot).iter() {
+        for (table, t) in lock(&m.snapshot).iter() {
             let labels = format!("connector=\"{}\",table=\"{}\"", label(name), label(table));
-            done_rows.push((labels.clone(), done.to_string()));
-            estimated_rows.push((labels, estimated.to_string()));
+            done_rows.push((labels.clone(), t.done.to_string()));
+            estimated_rows.push((labels, t.estimated.to_string()));
         }
     }
     family(
@@ -353,6 +413,11 @@ mod tests {
         let b: Arc<str> = "p.public.b".into();
         m.batch_sent([&a, &a, &b, &a].into_iter());
         m.snapshot_progress("public.a", 10, 20);
+        let status = m.snapshot_status();
+        assert_eq!(
+            (status.len(), status[0].rows_done, status[0].rows_estimated),
+            (1, 10, 20)
+        );
         let text = render(&[("pg \"1\"".to_string(), m.clone())]);
         assert!(text.contains("sluice_connector_events_seen_total{connector=\"pg \\\"1\\\"\"} 3\n"));
         assert!(text.contains(

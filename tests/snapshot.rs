@@ -235,6 +235,14 @@ struct Replay {
     wrong_read_count: u64,
     check_initial: bool,
     sentinels: std::collections::BTreeSet<i32>,
+    /// From this line on, `r` rows of `t` are watched: a later `c` of the same key while the
+    /// key still exists means a change older than the row was emitted after it.
+    watch_from: Option<u64>,
+    /// Keys (`id`) of watched `r` rows not deleted since.
+    watched: std::collections::BTreeSet<i64>,
+    /// Watched rows followed by an older change (first few), and their count.
+    stale: Vec<String>,
+    stale_count: u64,
 }
 
 impl Replay {
@@ -254,6 +262,10 @@ impl Replay {
             wrong_read_count: 0,
             check_initial,
             sentinels: Default::default(),
+            watch_from: None,
+            watched: Default::default(),
+            stale: Vec::new(),
+            stale_count: 0,
         }
     }
 
@@ -326,6 +338,23 @@ impl Replay {
                         self.wrong_reads.push(after.to_string());
                     }
                 }
+            }
+        }
+        if let Some(id) = record["key"]["id"].as_i64() {
+            match op {
+                "r" if self.watch_from.is_some_and(|from| self.lines > from) => {
+                    self.watched.insert(id);
+                }
+                "c" if self.watched.contains(&id) => {
+                    self.stale_count += 1;
+                    if self.stale.len() < 5 {
+                        self.stale.push(value.to_string());
+                    }
+                }
+                "d" => {
+                    self.watched.remove(&id);
+                }
+                _ => {}
             }
         }
         if let Err(e) = self.state.apply(&record["key"], value) {
@@ -475,7 +504,9 @@ async fn snapshot_consistent_under_concurrent_writes() {
     let mut replay = Replay::new(&s, true);
     let blocker = s.server.connect(&s.db).await.expect("connect blocker");
     let started = Instant::now();
-    let mut sluice = SluiceProcess::spawn(&s.worker(200), &s.connector("initial", 10_000));
+    let mut worker = s.worker(200);
+    worker.insert("listeners".into(), "http://127.0.0.1:0".into());
+    let mut sluice = SluiceProcess::spawn(&worker, &s.connector("initial", 10_000));
     s.wait_slot_consistent(&mut sluice).await;
     // Hold the snapshot readers at their ACCESS SHARE lock (taken before any row is read)
     // while the writer commits its first transactions: readers that did not join the exported
@@ -506,10 +537,26 @@ async fn snapshot_consistent_under_concurrent_writes() {
         writer.commits()
     );
 
-    // Until the snapshot's `last` record is in the sink.
+    // Until the snapshot's `last` record is in the sink, looking at the progress the REST
+    // status reports now and then.
     let deadline = Duration::from_secs(900);
+    let mut status_url: Option<String> = None;
+    let mut progress_seen: Vec<Value> = Vec::new();
+    let mut polls = 0u64;
     while replay.count("last") == 0 {
         replay.update();
+        polls += 1;
+        if status_url.is_none() {
+            status_url = rest_listening(&sluice)
+                .map(|base| format!("{base}/connectors/{}/status", s.prefix));
+        }
+        if let (Some(url), true) = (&status_url, polls % 2 == 1) {
+            if let Some(p) = curl_json(url).map(|b| b["tasks"][0]["snapshot"]["public.t"].clone()) {
+                if p.is_object() && replay.count("last") == 0 {
+                    progress_seen.push(p);
+                }
+            }
+        }
         assert!(
             sluice.is_running(),
             "sluice exited during the snapshot: {:?}\n{}",
@@ -552,8 +599,44 @@ async fn snapshot_consistent_under_concurrent_writes() {
     assert!(replay.bad_markers.is_empty(), "{:?}", replay.bad_markers);
     assert_eq!(replay.count("first"), 1, "markers: {:?}", replay.markers);
     assert_eq!(replay.count("last"), 1, "markers: {:?}", replay.markers);
+    // The connector status showed the snapshot's progress while it ran: rows done so far
+    // against the planner's estimate (ANALYZE ran after the initial rows went in).
+    eprintln!("REST snapshot progress seen during the snapshot: {progress_seen:?}");
+    assert!(status_url.is_some(), "no REST listener in the log");
+    let in_progress = progress_seen.iter().find(|p| {
+        p["rows_done"]
+            .as_u64()
+            .is_some_and(|d| d > 0 && d < rows as u64)
+            && p["rows_estimated"]
+                .as_u64()
+                .is_some_and(|e| e.abs_diff(rows as u64) <= rows as u64 / 20)
+    });
+    assert!(
+        in_progress.is_some(),
+        "no connector status showed the snapshot in progress: {progress_seen:?}"
+    );
     let status = sluice.sigterm_and_wait();
     assert!(status.success(), "{status:?}\n{}", sluice.stderr_text());
+}
+
+/// The REST base URL the process logged, if it listens.
+fn rest_listening(process: &SluiceProcess) -> Option<String> {
+    process.stderr_text().lines().find_map(|l| {
+        l.split_once("REST API listening on ")
+            .map(|(_, url)| url.trim().to_string())
+    })
+}
+
+/// GET `url` with curl: the JSON body of a 200 answer.
+fn curl_json(url: &str) -> Option<Value> {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-f", "-m", "5", url])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).ok())
+        .flatten()
 }
 
 /// Counts complete lines of a growing file, reading only what was appended.
@@ -578,21 +661,42 @@ impl LineCounter {
     }
 }
 
-/// The committed offset's snapshot state: rows handed over for `public.t`, if the offset
-/// records a snapshot in progress.
-fn offset_snapshot_rows(dir: &Path) -> Option<(String, u64)> {
+/// How far the committed offset says the unfinished initial snapshot of `public.t` got: the
+/// last delivered key, and whether the snapshot is being finished in watermark windows (after
+/// a restart) rather than by the exported snapshot's readers.
+struct SnapshotProgress {
+    state: String,
+    last_id: i64,
+    windowed: bool,
+}
+
+fn offset_snapshot_progress(dir: &Path) -> Option<SnapshotProgress> {
     let text = std::fs::read_to_string(offsets_path(dir)).ok()?;
     let entries: Value = serde_json::from_str(&text).ok()?;
     let value = &entries.as_array()?.first()?["value"];
-    let state = value.get("sluice_snapshot")?;
-    Some((
-        state.to_string(),
-        state["progress"]["public.t"]["rows"].as_u64().unwrap_or(0),
-    ))
+    let id = |key: &Value| key[0].as_str().and_then(|k| k.parse().ok()).unwrap_or(0);
+    if let Some(state) = value.get("sluice_snapshot") {
+        return Some(SnapshotProgress {
+            state: state.to_string(),
+            last_id: id(&state["progress"]["public.t"]["last_key"]),
+            windowed: false,
+        });
+    }
+    let state = value.get("incremental_snapshot")?;
+    let finishing_t = state["initial"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t == "public.t"));
+    finishing_t.then(|| SnapshotProgress {
+        state: state.to_string(),
+        last_id: id(&state["last_key"]),
+        windowed: true,
+    })
 }
 
 /// kill -9 twice in the middle of the snapshot while a writer runs: the restarts resume the
-/// snapshot (they do not start over), and the replay still equals the final table.
+/// snapshot (they do not start over) in watermark windows while streaming from the snapshot's
+/// consistent point, no re-read row is followed by a change older than it, and the replay
+/// still equals the final table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_resumes_after_kill9() {
     let rows: i64 = 300_000;
@@ -636,27 +740,39 @@ async fn snapshot_resumes_after_kill9() {
             "run {run}: the snapshot finished before the kill ({} r events); make the table bigger",
             replay.t_reads
         );
-        let (state, handed_over) = offset_snapshot_rows(s.work.path()).unwrap_or_else(|| {
+        let progress = offset_snapshot_progress(s.work.path()).unwrap_or_else(|| {
             panic!(
                 "run {run}: the offset records no snapshot in progress after the kill:\n{}",
                 std::fs::read_to_string(offsets_path(s.work.path())).unwrap_or_default()
             )
         });
         eprintln!(
-            "run {run}: killed after {} r events of t; committed snapshot state: {state}",
-            replay.t_reads
+            "run {run}: killed after {} r events of t; committed snapshot state: {}",
+            replay.t_reads, progress.state
         );
-        committed_rows.push(handed_over);
+        committed_rows.push(progress.last_id);
         assert!(
-            handed_over > 0,
-            "run {run}: {} r events in the sink but the committed snapshot state has no rows of public.t: a restart would start over",
+            progress.last_id > 0,
+            "run {run}: {} r events in the sink but the committed snapshot state has no key of public.t: a restart would start over",
             replay.t_reads
         );
+        // The first run reads with the exported snapshot; after a restart it is gone, and the
+        // rest of the table is read in watermark windows.
+        assert_eq!(
+            progress.windowed,
+            run > 1,
+            "run {run}: committed state {}",
+            progress.state
+        );
+        // Rows of the next run come from windows. The next run may deliver again changes the
+        // killed run had written, so only a run's own rows are watched.
+        replay.watch_from = Some(replay.lines);
+        replay.watched.clear();
         sluice = SluiceProcess::spawn(&worker, &connector);
     }
     assert!(
         committed_rows.windows(2).all(|w| w[0] < w[1]),
-        "the second run did not move the committed snapshot state forward: {committed_rows:?}"
+        "the second run did not move the committed snapshot forward: {committed_rows:?}"
     );
 
     let deadline = Duration::from_secs(600);
@@ -686,6 +802,12 @@ async fn snapshot_resumes_after_kill9() {
     );
     assert!(replay.bad_markers.is_empty(), "{:?}", replay.bad_markers);
     assert_eq!(replay.count("last"), 1, "markers: {:?}", replay.markers);
+    assert!(
+        replay.stale.is_empty(),
+        "{} rows read after a restart were followed by an insert of their key (a change older than the row): {:?}",
+        replay.stale_count,
+        replay.stale
+    );
     // Resumed, not restarted: re-delivered tails and rows inserted ahead of the reader add a
     // little; starting over after each kill would add 0.25 N + 0.6 N.
     assert!(

@@ -11,8 +11,15 @@
 //! Correctness comes only from the order of the watermarks in the log, never from timing.
 //! [`IncrementalState`] is part of the committed source offset, so a restart re-reads the
 //! chunk that was in flight (with new watermarks) and goes on from there.
+//!
+//! The same machinery finishes an *initial* snapshot that a crash interrupted after its
+//! exported snapshot was gone ([`IncrementalState::resume_initial`]): streaming restarts at
+//! the snapshot's consistent point and the tables left are read in windows from where each
+//! one stopped, so a row read after the restart never overtakes a change older than it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::state::SnapshotState;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +37,14 @@ pub struct IncrementalState {
     pub paused: bool,
     /// Chunks completed so far (names the watermarks).
     pub chunks: u64,
+    /// Where tables after the current one start (the last key an interrupted initial snapshot
+    /// delivered); a table without an entry starts at its beginning.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub start_keys: BTreeMap<String, Vec<Option<String>>>,
+    /// Tables that finish an interrupted initial snapshot: their rows carry the initial
+    /// snapshot's markers (`true`, and `last` on the final one), not `incremental`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub initial: BTreeSet<String>,
 }
 
 impl IncrementalState {
@@ -41,7 +56,60 @@ impl IncrementalState {
             conditions,
             paused: false,
             chunks: 0,
+            start_keys: BTreeMap::new(),
+            initial: BTreeSet::new(),
         }
+    }
+
+    /// The tables `tables` of an interrupted initial snapshot, each resuming after the last
+    /// key `state` records as delivered.
+    pub fn resume_initial(id: &str, state: &SnapshotState, tables: &[String]) -> Self {
+        let mut start_keys: BTreeMap<String, Vec<Option<String>>> = tables
+            .iter()
+            .filter_map(|t| {
+                let key = state.progress.get(t)?.last_key.clone()?;
+                Some((t.clone(), key))
+            })
+            .collect();
+        IncrementalState {
+            last_key: tables.first().and_then(|t| start_keys.remove(t)),
+            start_keys,
+            initial: tables.iter().cloned().collect(),
+            ..IncrementalState::new(id, tables.to_vec(), BTreeMap::new())
+        }
+    }
+
+    /// Queue the tables of `other` after this snapshot's (a table already queued keeps its
+    /// place and its start).
+    pub fn append(&mut self, other: IncrementalState) {
+        let was_empty = self.tables.is_empty();
+        for t in other.tables {
+            if !self.tables.contains(&t) {
+                if let Some(k) = other.start_keys.get(&t) {
+                    self.start_keys.insert(t.clone(), k.clone());
+                }
+                if other.initial.contains(&t) {
+                    self.initial.insert(t.clone());
+                }
+                self.tables.push(t);
+            }
+        }
+        self.conditions.extend(other.conditions);
+        if was_empty {
+            self.last_key = self.next_start();
+        }
+    }
+
+    /// Whether rows of the current table finish an interrupted initial snapshot.
+    pub fn current_is_initial(&self) -> bool {
+        self.current_table()
+            .is_some_and(|t| self.initial.contains(t))
+    }
+
+    /// The start key of the current table (taken out of `start_keys`).
+    fn next_start(&mut self) -> Option<Vec<Option<String>>> {
+        let current = self.tables.first()?.clone();
+        self.start_keys.remove(&current)
     }
 
     pub fn current_table(&self) -> Option<&str> {
@@ -63,17 +131,20 @@ impl IncrementalState {
     /// The current table has no more rows: move to the next one.
     pub fn table_done(&mut self) {
         if !self.tables.is_empty() {
-            self.tables.remove(0);
+            let done = self.tables.remove(0);
+            self.initial.remove(&done);
         }
-        self.last_key = None;
+        self.last_key = self.next_start();
     }
 
     /// Drop tables from the snapshot (`stop-snapshot` with data collections).
     pub fn remove_tables(&mut self, tables: &[String]) {
         let current = self.current_table().map(str::to_string);
         self.tables.retain(|t| !tables.contains(t));
+        self.start_keys.retain(|t, _| !tables.contains(t));
+        self.initial.retain(|t| !tables.contains(t));
         if self.current_table().map(str::to_string) != current {
-            self.last_key = None;
+            self.last_key = self.next_start();
         }
     }
 
@@ -167,5 +238,44 @@ mod tests {
         assert_eq!(back, s);
         s.remove_tables(&["b".into()]);
         assert!(s.is_done());
+    }
+
+    #[test]
+    fn an_interrupted_initial_snapshot_resumes_each_table_after_its_last_key() {
+        let mut initial = SnapshotState::new(vec!["a".into(), "b".into(), "c".into()]);
+        initial.chunk_done("a", Some(vec![Some("7".into())]), 7);
+        initial.table_done("a");
+        initial.chunk_done("b", Some(vec![Some("3".into())]), 3);
+        initial.chunk_done("c", Some(vec![Some("9".into())]), 9);
+        let pending: Vec<String> = initial.pending().map(|(t, _)| t.to_string()).collect();
+        assert_eq!(pending, vec!["b".to_string(), "c".to_string()]);
+        let mut s = IncrementalState::resume_initial("resume", &initial, &pending);
+        let back = IncrementalState::from_json(&s.to_json()).unwrap_or_default();
+        assert_eq!(back, s);
+        assert_eq!(s.current_table(), Some("b"));
+        assert_eq!(s.last_key, Some(vec![Some("3".to_string())]));
+        assert!(s.current_is_initial());
+        s.chunk_done(Some(vec![Some("5".into())]));
+        s.table_done();
+        assert_eq!(s.current_table(), Some("c"));
+        assert_eq!(s.last_key, Some(vec![Some("9".to_string())]));
+        // A signal's tables queue behind it, without the initial markers.
+        s.append(IncrementalState::new(
+            "sig",
+            vec!["d".into()],
+            BTreeMap::new(),
+        ));
+        s.table_done();
+        assert_eq!((s.current_table(), s.last_key.clone()), (Some("d"), None));
+        assert!(!s.current_is_initial());
+        assert!(s.initial.is_empty());
+    }
+
+    #[test]
+    fn state_without_the_new_fields_still_reads() {
+        let old = serde_json::json!({"id": "x", "tables": ["a"], "last_key": null,
+            "conditions": {}, "paused": false, "chunks": 2});
+        let s = IncrementalState::from_json(&old).unwrap_or_default();
+        assert_eq!((s.id.as_str(), s.chunks, s.initial.len()), ("x", 2, 0));
     }
 }

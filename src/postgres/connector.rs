@@ -38,6 +38,7 @@ use crate::connect::Record;
 use crate::envelope::{Clock, HeartbeatTopic};
 use crate::herder::{PreparedTask, TaskParts};
 use crate::pipeline::{Pipeline, PipelineError, PipelineLimits};
+use sluice_snapshot::incremental::IncrementalState;
 use sluice_snapshot::state::SnapshotState;
 
 /// How a failure is handled (one exhaustive classification, see [`ConnectorError::class`]).
@@ -688,6 +689,13 @@ async fn stream_once<S: Sink>(
         .await
         .map_err(connect_err)?;
     let need = snapshot_need(config, resume.as_ref(), first_attempt);
+    // An interrupted snapshot's exported snapshot is gone: its keyed tables finish in
+    // watermark windows while streaming from the consistent point (unless nothing streams).
+    let windowed_resume = matches!(need, SnapshotNeed::Resume(_))
+        && !matches!(
+            config.snapshot_mode,
+            sluice_config::SnapshotMode::InitialOnly
+        );
     let created = ensure_slot(&sql, &mut repl, config, matches!(need, SnapshotNeed::Fresh)).await?;
     let mut source = EventSource::new(config.clone(), resume.clone());
     let mut resume = resume;
@@ -709,6 +717,22 @@ async fn stream_once<S: Sink>(
         } else {
             state
         };
+        // Tables read now (all of them, unless a windowed resume) and the pending tables
+        // left to the windows.
+        let (plans, windowed): (Vec<_>, Vec<_>) = plans
+            .into_iter()
+            .partition(|p| !(windowed_resume && p.keyed()));
+        let windowed: Vec<String> = if windowed_resume {
+            state
+                .pending()
+                .map(|(t, _)| t.to_string())
+                .filter(|t| !plans.iter().any(|p| p.name == *t))
+                .collect()
+        } else {
+            debug_assert!(windowed.is_empty());
+            Vec::new()
+        };
+        let before_run = state.clone();
         // Record that a snapshot is under way (and where streaming will start) before reading,
         // so that a crash from here on resumes it instead of starting over.
         pipeline.set_position(snapshot_position(Some(Arc::new(state.clone()))));
@@ -716,24 +740,43 @@ async fn stream_once<S: Sink>(
         pipeline.commit().await?;
         let xid = snapshot_xid(&sql, exported.as_deref()).await?;
         let mapper = source.snapshot_mapper(consistent, xid, crate::envelope::Clock::now().us());
-        let completed = snapshot::run(
-            config,
-            &params,
-            exported,
-            plans,
-            state,
-            mapper,
-            pipeline,
-            settings.offset_flush_interval,
-            shutdown,
-        )
-        .await?;
+        let completed = plans.is_empty()
+            || snapshot::run(
+                config,
+                &params,
+                exported,
+                plans,
+                state,
+                mapper,
+                pipeline,
+                settings.offset_flush_interval,
+                shutdown,
+            )
+            .await?;
         if !completed {
             pipeline.drain().await?;
             pipeline.commit().await?;
             return Ok(());
         }
-        let done = snapshot_position(None);
+        let mut done = snapshot_position(None);
+        if !windowed.is_empty() {
+            let id = format!("initial-{}", format_lsn(consistent));
+            let finish = IncrementalState::resume_initial(&id, &before_run, &windowed);
+            let incremental = match resume.as_ref().and_then(|p| p.incremental.as_deref()) {
+                Some(running) => {
+                    let mut running = running.clone();
+                    running.append(finish);
+                    running
+                }
+                None => finish,
+            };
+            tracing::info!(tables = ?windowed, consistent_point = %format_lsn(consistent), "the interrupted snapshot's exported snapshot is gone: its tables finish in watermark windows while streaming from the consistent point");
+            done.incremental = Some(Arc::new(incremental));
+            // Committed before streaming: from here on a restart goes on with the windows.
+            pipeline.set_position(done.clone());
+            pipeline.drain().await?;
+            pipeline.commit().await?;
+        }
         pipeline.set_position(done.clone());
         if matches!(
             config.snapshot_mode,
@@ -841,8 +884,15 @@ async fn stream_once<S: Sink>(
             // An incremental snapshot chunk, read between two watermarks, when none is in flight.
             _ = std::future::ready(()), if incremental.wants_chunk() && pipeline.can_accept() => {
                 let mapper = source.snapshot_mapper(state.received, None, Clock::now().us());
+                // The windows that finish an interrupted initial snapshot read snapshot.fetch.size
+                // rows (when larger than an incremental chunk).
+                let chunk_size = if incremental.reading_initial() {
+                    config.incremental_snapshot_chunk_size.max(config.snapshot_fetch_size)
+                } else {
+                    config.incremental_snapshot_chunk_size
+                };
                 if incremental
-                    .read_chunk(&sql, &mut source, &mapper, config.incremental_snapshot_chunk_size)
+                    .read_chunk(&sql, &mut source, &mapper, chunk_size)
                     .await?
                 {
                     pipeline.set_position(incremental.attach(source.position()));

@@ -176,7 +176,7 @@ pub async fn blocking_snapshot<S: sluice_sinks::Sink, P: crate::pipeline::Positi
         let mut state = IncrementalState::new("blocking", vec![name.clone()], conditions.clone());
         loop {
             let select = chunk_select(&captured, schema, table, &state, chunk_size);
-            let rows = read_rows(sql, &captured, mapper, &select, name).await?;
+            let rows = read_rows(sql, &captured, mapper, &select, name, "true").await?;
             let full = rows.len() >= chunk_size as usize;
             let last_key = rows.last().map(|(_, _, k)| k.clone());
             for (_, mut record, _) in rows {
@@ -206,6 +206,21 @@ pub async fn blocking_snapshot<S: sluice_sinks::Sink, P: crate::pipeline::Positi
     Ok(rows_read)
 }
 
+/// A value that differs between processes and between reads of one process.
+fn watermark_nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static READS: AtomicU64 = AtomicU64::new(0);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{:x}.{}.{}",
+        started,
+        std::process::id(),
+        READS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// The text that identifies a record's key for de-duplication.
 fn key_text(record: &Record) -> Option<String> {
     record.key.as_ref().map(|k| format!("{k:?}"))
@@ -229,6 +244,13 @@ impl Incremental {
     pub fn attach(&self, mut position: super::position::PgPosition) -> super::position::PgPosition {
         position.incremental = self.state();
         position
+    }
+
+    /// Whether the current table finishes an interrupted initial snapshot.
+    pub fn reading_initial(&self) -> bool {
+        self.state
+            .as_ref()
+            .is_some_and(IncrementalState::current_is_initial)
     }
 
     /// Whether a new chunk should be read now.
@@ -334,13 +356,29 @@ impl Incremental {
             return Ok(true);
         };
         let chunk = state.chunks;
-        let low = format!("{}:{}:low", state.id, chunk);
-        let high = format!("{}:{}:high", state.id, chunk);
-        let select = chunk_select(&captured, schema, table, state, chunk_size);
+        // The nonce keeps this read's watermarks apart from those of a read that a restart
+        // abandoned, which the stream may still replay.
+        let nonce = watermark_nonce();
+        let low = format!("{}:{}:{nonce}:low", state.id, chunk);
+        let high = format!("{}:{}:{nonce}:high", state.id, chunk);
+        // One row more than the chunk tells whether this chunk is the table's last.
+        let select = chunk_select(
+            &captured,
+            schema,
+            table,
+            state,
+            chunk_size.saturating_add(1),
+        );
+        let marker = if state.current_is_initial() {
+            "true"
+        } else {
+            "incremental"
+        };
         emit_watermark(sql, &low).await?;
-        let rows = read_rows(sql, &captured, mapper, &select, &name).await?;
+        let mut rows = read_rows(sql, &captured, mapper, &select, &name, marker).await?;
         emit_watermark(sql, &high).await?;
-        let last_chunk = rows.len() < chunk_size as usize;
+        let last_chunk = rows.len() <= chunk_size as usize;
+        rows.truncate(chunk_size as usize);
         let last_key = rows.last().map(|(_, _, k)| k.clone());
         if rows.is_empty() {
             // Nothing left in this table: no window needed.
@@ -373,11 +411,20 @@ impl Incremental {
             return None;
         }
         let done = self.in_flight.take()?;
-        let rows = done.window.close();
+        let mut rows = done.window.close();
         if let Some(state) = self.state.as_mut() {
+            let initial = state.current_is_initial();
             state.chunk_done(done.last_key);
             if done.last_chunk {
                 state.table_done();
+                if initial && state.initial.is_empty() {
+                    // The end of the interrupted initial snapshot. (When the stream superseded
+                    // every row of this last window, no record carries `last`.)
+                    if let Some(last) = rows.last_mut() {
+                        set_snapshot_marker(last, "last");
+                    }
+                    tracing::info!(id = %state.id, "the interrupted initial snapshot is complete");
+                }
             }
             if state.is_done() {
                 tracing::info!(id = %state.id, "incremental snapshot done");
@@ -449,6 +496,7 @@ async fn read_rows(
     mapper: &SnapshotMapper,
     select: &str,
     name: &str,
+    marker: &str,
 ) -> Result<Vec<(String, Record, Vec<Option<String>>)>, ConnectorError> {
     let read_err = |source| ConnectorError::Sql {
         what: format!("reading an incremental snapshot chunk of {name}"),
@@ -469,7 +517,7 @@ async fn read_rows(
         let tuple = super::snapshot::parse_copy_row(&line);
         let key_texts = key_texts(&tuple, key_positions.iter().copied());
         let mut record = mapper.record(captured, &tuple)?;
-        set_snapshot_marker(&mut record, "incremental");
+        set_snapshot_marker(&mut record, marker);
         let Some(k) = key_text(&record) else { continue };
         rows.push((k, record, key_texts));
     }

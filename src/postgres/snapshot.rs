@@ -10,11 +10,15 @@
 //! ```
 //! Every reader sees the database exactly as of C, so a write concurrent with the snapshot is
 //! either in the snapshot rows or a stream event after C, never both and never neither.
-//! A restart in the middle resumes each table after its last delivered chunk; the exported
-//! snapshot is gone by then, so the remaining chunks are read as of the restart and streaming
-//! still starts at C. Replaying events in order then gives the right final state (an event
-//! older than a re-read row may follow it); exactly-once *events* across such a restart need
-//! the watermark method, which comes with incremental snapshots.
+//! A restart in the middle resumes each table after its last delivered chunk. The exported
+//! snapshot is gone by then, so the keyed tables left finish in watermark windows while
+//! streaming from C (`IncrementalState::resume_initial`, the DBLog method of incremental
+//! snapshots): a re-read row is emitted at its window's high watermark, after every change
+//! older than it, and a change inside the window drops the row, so no change older than a
+//! re-read row follows it. Tables without a key (or with a select override) cannot be
+//! windowed: they are read again whole, as of the restart, before streaming starts, and
+//! replaying the events in order still gives their final state. With `initial_only` nothing
+//! streams, so every table left is read as of the restart.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -61,6 +65,13 @@ pub struct TablePlan {
     key: Vec<(String, usize)>,
     select_override: Option<String>,
     estimate: u64,
+}
+
+impl TablePlan {
+    /// Whether the table can be read in key-ordered windows (a key, no select override).
+    pub fn keyed(&self) -> bool {
+        !self.key.is_empty() && self.select_override.is_none()
+    }
 }
 
 /// Why a snapshot stopped early.
@@ -334,7 +345,10 @@ pub async fn run<S: Sink>(
                     None => {
                         merge.finish(pipeline, &mut state).await?;
                         pipeline.set_position(position(&state));
-                        if !state.is_complete() {
+                        let planned_done = plans
+                            .iter()
+                            .all(|p| state.progress.get(&p.name).is_some_and(|t| t.done));
+                        if !planned_done {
                             break Err(ConnectorError::Prerequisite(
                                 "snapshot readers stopped before every table was read".into(),
                             ));
@@ -435,15 +449,22 @@ impl Merge {
         Ok(())
     }
 
-    /// The snapshot is over: the held-back row is the `last` one.
+    /// The readers are done: the held-back row is the `last` one, unless tables that this
+    /// run does not read are still pending (they finish in windows while streaming).
     async fn finish<S: Sink>(
         &mut self,
         pipeline: &mut Pipeline<S, PgPosition>,
         state: &mut SnapshotState,
     ) -> Result<(), ConnectorError> {
-        if let Some((item, _)) = self.tail.take() {
-            self.deliver(pipeline, state, item, SnapshotMarker::Last)
-                .await?;
+        if let Some((item, marker)) = self.tail.take() {
+            let table = &self.plans[item.table].name;
+            let others_pending = state.pending().any(|(t, _)| t != table);
+            let marker = match (others_pending, marker) {
+                (false, _) => SnapshotMarker::Last,
+                (true, SnapshotMarker::First) => SnapshotMarker::First,
+                (true, _) => SnapshotMarker::LastInDataCollection,
+            };
+            self.deliver(pipeline, state, item, marker).await?;
         }
         Ok(())
     }

@@ -511,7 +511,37 @@ async fn patch_config(State(api): State<Api>, Path(name): Path<String>, body: By
 
 async fn connector_status(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
     let view = api.herder.view(&name).await?;
-    ok(status_json(&view, api.herder.worker_id()))
+    let mut status = status_json(&view, api.herder.worker_id());
+    if let Some(task) = status["tasks"].get_mut(0) {
+        add_snapshot_progress(task, &api, &name).await;
+    }
+    ok(status)
+}
+
+/// Sluice's addition to a task's status: the running or latest snapshot's progress per table
+/// (rows done, the planner's estimate, rows/s, seconds left), the numbers the snapshot logs.
+async fn add_snapshot_progress(task: &mut Json, api: &Api, name: &str) {
+    let Ok(metrics) = api.herder.connector_metrics(name).await else {
+        return;
+    };
+    let tables: serde_json::Map<String, Json> = metrics
+        .snapshot_status()
+        .into_iter()
+        .map(|t| {
+            (
+                t.table,
+                json!({
+                    "rows_done": t.rows_done,
+                    "rows_estimated": t.rows_estimated,
+                    "rows_per_second": t.rows_per_second.round() as u64,
+                    "eta_seconds": t.eta_seconds,
+                }),
+            )
+        })
+        .collect();
+    if !tables.is_empty() {
+        task["snapshot"] = Json::Object(tables);
+    }
 }
 
 async fn connector_tasks(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
@@ -549,6 +579,7 @@ async fn task_status(
     if let Some(trace) = &view.task.trace {
         body["trace"] = json!(trace);
     }
+    add_snapshot_progress(&mut body, &api, &name).await;
     ok(body)
 }
 
