@@ -598,3 +598,80 @@ async fn unknown_key_warns_and_unmapped_types_stream_as_text() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.success(), "{status}: {stderr}");
 }
+
+/// The connector's slot was dropped while its offset stayed: streaming from a new slot would
+/// skip every change since the offset. `initial` stops with one error naming the fix;
+/// `when_needed` takes a new snapshot, which has the change the stream lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slot_dropped_under_a_stored_offset() {
+    let server = PgServer::start().expect("start postgres");
+    let db = server.create_database("gone_slot").await.expect("database");
+    let client = server.connect(&db).await.expect("connect");
+    client
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3)")
+        .await
+        .expect("table");
+    let mut connector = connector_for(&server, &db);
+    connector.insert("snapshot.mode".into(), "initial".into());
+    let slot = connector["slot.name"].clone();
+    let work = tempfile::tempdir().expect("tempdir");
+    let worker = worker_in(work.path());
+    let ids = |op: &'static str| {
+        read_sink(&events_path(work.path()))
+            .into_iter()
+            .filter(move |(_, _, v)| v["op"] == op)
+            .filter_map(|(_, _, v)| v["after"]["id"].as_i64())
+            .collect::<Vec<_>>()
+    };
+    let mut sluice = SluiceProcess::spawn(&worker, &connector);
+    wait_slot_active(&client, &slot).await;
+    client
+        .batch_execute("INSERT INTO t VALUES (4)")
+        .await
+        .expect("insert 4");
+    wait_for(WAIT, "the insert of 4 in the sink", || {
+        let created = ids("c");
+        async move { created.contains(&4).then_some(()) }
+    })
+    .await;
+    assert!(
+        sluice.sigterm_and_wait().success(),
+        "{}",
+        sluice.stderr_text()
+    );
+    assert_eq!(ids("r").len(), 3, "the first snapshot");
+
+    client
+        .execute("SELECT pg_drop_replication_slot($1::text)", &[&slot])
+        .await
+        .expect("drop the slot");
+    client
+        .batch_execute("INSERT INTO t VALUES (5)")
+        .await
+        .expect("insert 5");
+
+    let out = run_standalone(&worker, &connector).await;
+    let e = out.expect_error(EXIT_RUNTIME, &[]);
+    assert!(
+        e.contains(&format!("replication slot {slot} does not exist")),
+        "{e}"
+    );
+    assert!(e.contains("snapshot.mode=when_needed"), "{e}");
+    assert!(!ids("c").contains(&5) && !ids("r").contains(&5));
+
+    connector.insert("snapshot.mode".into(), "when_needed".into());
+    let mut sluice = SluiceProcess::spawn(&worker, &connector);
+    wait_for(WAIT, "a new snapshot with row 5", || {
+        let read = ids("r");
+        async move { read.contains(&5).then_some(()) }
+    })
+    .await;
+    let mut read = ids("r");
+    read.sort_unstable();
+    assert_eq!(read, vec![1, 1, 2, 2, 3, 3, 4, 5], "both snapshots");
+    assert!(
+        sluice.sigterm_and_wait().success(),
+        "{}",
+        sluice.stderr_text()
+    );
+}

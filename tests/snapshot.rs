@@ -952,11 +952,19 @@ async fn incremental_snapshot_resumes_after_kill9() {
         "the committed incremental snapshot did not move forward between kills: {chunks_committed:?}"
     );
     // Until the committed offset no longer carries the incremental snapshot: it is done.
-    wait_for(Duration::from_secs(600), "the incremental snapshot to finish", || {
-        let done = incremental_state(s.work.path()).is_none();
-        assert!(sluice.is_running(), "final run: sluice exited:\n{}", sluice.stderr_text());
-        async move { done.then_some(()) }
-    })
+    wait_for(
+        Duration::from_secs(600),
+        "the incremental snapshot to finish",
+        || {
+            let done = incremental_state(s.work.path()).is_none();
+            assert!(
+                sluice.is_running(),
+                "final run: sluice exited:\n{}",
+                sluice.stderr_text()
+            );
+            async move { done.then_some(()) }
+        },
+    )
     .await;
     let total = writer.stop_after(200).await;
     s.reconcile(&mut replay, &mut sluice, 1).await;

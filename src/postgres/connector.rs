@@ -538,14 +538,39 @@ fn snapshot_need(
     config: &PostgresConnectorConfig,
     resume: Option<&PgPosition>,
     first_attempt: bool,
-) -> SnapshotNeed {
+    slot_exists: bool,
+) -> Result<SnapshotNeed, ConnectorError> {
     use sluice_config::SnapshotMode as M;
     if let Some(state) = resume.and_then(|p| p.snapshot.as_ref()) {
         if !state.is_complete() {
-            return SnapshotNeed::Resume((**state).clone());
+            if slot_exists {
+                return Ok(SnapshotNeed::Resume((**state).clone()));
+            }
+            // Streaming would have to start at the snapshot's consistent point, which only
+            // the slot kept.
+            tracing::warn!(slot = %config.slot_name, "the replication slot of the interrupted snapshot is gone: the snapshot starts over");
+            return Ok(SnapshotNeed::Fresh);
         }
     }
-    match config.snapshot_mode {
+    if let (Some(p), false) = (resume, slot_exists) {
+        // The stored position is in WAL that no slot keeps any more: streaming from a new slot
+        // would skip every change since then.
+        match config.snapshot_mode {
+            M::WhenNeeded | M::Always => {
+                tracing::warn!(slot = %config.slot_name, offset = %format_lsn(p.lsn), "the replication slot is gone: the changes after the stored offset cannot be streamed; taking a new snapshot (snapshot.mode={})", config.snapshot_mode);
+                return Ok(SnapshotNeed::Fresh);
+            }
+            M::InitialOnly => return Ok(SnapshotNeed::None),
+            _ => {
+                return Err(ConnectorError::Prerequisite(format!(
+                    "replication slot {} does not exist, but the connector's stored offset is at LSN {}: the changes since then are no longer available. Set snapshot.mode=when_needed to take a new snapshot, or delete the connector's offsets (DELETE /connectors/{{name}}/offsets on a stopped connector) to stream from now on",
+                    config.slot_name,
+                    format_lsn(p.lsn)
+                )));
+            }
+        }
+    }
+    Ok(match config.snapshot_mode {
         M::Initial | M::InitialOnly | M::WhenNeeded if resume.is_none() => SnapshotNeed::Fresh,
         M::Always if first_attempt => SnapshotNeed::Fresh,
         M::Initial | M::InitialOnly | M::WhenNeeded | M::Always | M::NoData => SnapshotNeed::None,
@@ -555,7 +580,7 @@ fn snapshot_need(
             }
             SnapshotNeed::None
         }
-    }
+    })
 }
 
 /// The snapshot to run, if any: (state, consistent point, exported snapshot name).
@@ -688,7 +713,18 @@ async fn stream_once<S: Sink>(
     let mut repl = ReplicationConnection::connect(&params)
         .await
         .map_err(connect_err)?;
-    let need = snapshot_need(config, resume.as_ref(), first_attempt);
+    let slot_exists = sql
+        .query_opt(
+            "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
+            &[&config.slot_name],
+        )
+        .await
+        .map_err(sql_err(format!(
+            "looking up replication slot {}",
+            config.slot_name
+        )))?
+        .is_some();
+    let need = snapshot_need(config, resume.as_ref(), first_attempt, slot_exists)?;
     // An interrupted snapshot's exported snapshot is gone: its keyed tables finish in
     // watermark windows while streaming from the consistent point (unless nothing streams).
     let windowed_resume = matches!(need, SnapshotNeed::Resume(_))
