@@ -661,6 +661,36 @@ impl LineCounter {
     }
 }
 
+/// Waits until `progress` (how far the sink got) reaches `target`, then kills the process
+/// with SIGKILL. Fails when the process exits first or 600 s after `started`.
+async fn kill9_at(
+    sluice: &mut SluiceProcess,
+    run: u32,
+    started: Instant,
+    target: u64,
+    mut progress: impl FnMut() -> u64,
+) {
+    loop {
+        let reached = progress();
+        if reached >= target {
+            break;
+        }
+        assert!(
+            sluice.is_running(),
+            "run {run}: sluice exited: {:?}\n{}",
+            sluice.exit_status(),
+            sluice.stderr_text()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "run {run}: only {reached} of {target}\n{}",
+            sluice.stderr_text()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    sluice.kill9();
+}
+
 /// How far the committed offset says the unfinished initial snapshot of `public.t` got: the
 /// last delivered key, and whether the snapshot is being finished in watermark windows (after
 /// a restart) rather than by the exported snapshot's readers.
@@ -717,22 +747,10 @@ async fn snapshot_resumes_after_kill9() {
         // Counting lines is cheap enough to kill at about the intended point of a fast
         // snapshot; parsing them waits until after the kill.
         let target = (rows as f64 * fraction) as u64;
-        while lines.update(&s.events_path()) < target {
-            assert!(
-                sluice.is_running(),
-                "run {run}: sluice exited: {:?}\n{}",
-                sluice.exit_status(),
-                sluice.stderr_text()
-            );
-            assert!(
-                started.elapsed() < Duration::from_secs(600),
-                "run {run}: only {} sink lines\n{}",
-                lines.lines,
-                sluice.stderr_text()
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        sluice.kill9();
+        kill9_at(&mut sluice, run, started, target, || {
+            lines.update(&s.events_path())
+        })
+        .await;
         replay.update();
         assert_eq!(
             replay.count("last"),
@@ -915,23 +933,11 @@ async fn incremental_snapshot_resumes_after_kill9() {
     let mut chunks_committed = Vec::new();
     for (run, fraction) in [(1, 0.2), (2, 0.45), (3, 0.7)] {
         let target = (rows as f64 * fraction) as u64;
-        while replay.t_reads < target {
+        kill9_at(&mut sluice, run, started, target, || {
             replay.update();
-            assert!(
-                sluice.is_running(),
-                "run {run}: sluice exited: {:?}\n{}",
-                sluice.exit_status(),
-                sluice.stderr_text()
-            );
-            assert!(
-                started.elapsed() < Duration::from_secs(600),
-                "run {run}: only {} r events\n{}",
-                replay.t_reads,
-                sluice.stderr_text()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        sluice.kill9();
+            replay.t_reads
+        })
+        .await;
         replay.update();
         let state = incremental_state(s.work.path()).unwrap_or_else(|| {
             panic!(
