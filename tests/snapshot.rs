@@ -996,3 +996,78 @@ async fn incremental_snapshot_resumes_after_kill9() {
     let status = sluice.sigterm_and_wait();
     assert!(status.success(), "{status:?}\n{}", sluice.stderr_text());
 }
+
+/// The slot already existed (with changes in it) when the connector first started, so no
+/// snapshot can be exported at its position: the table is read in watermark windows while
+/// streaming from the slot. No row read is followed by a change older than it, and the replay
+/// equals the final table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_from_an_existing_slot_reads_in_windows() {
+    let rows: i64 = 100_000;
+    let seed = seed() ^ 0x5107;
+    eprintln!("existing-slot writer seed: {seed} (set SLUICE_SNAPSHOT_SEED to replay)");
+    let s = setup("snap_slot", rows).await;
+    s.client
+        .batch_execute(&format!(
+            "CREATE PUBLICATION {} FOR ALL TABLES",
+            s.publication
+        ))
+        .await
+        .expect("publication");
+    s.client
+        .query_one(
+            "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
+            &[&s.slot],
+        )
+        .await
+        .expect("create the slot");
+    let writer = Writer::start(&s, seed).await;
+    wait_for(
+        WAIT,
+        "changes in the slot before the connector starts",
+        || async { (writer.commits() >= 200).then_some(()) },
+    )
+    .await;
+    let mut replay = Replay::new(&s, false);
+    replay.watch_from = Some(0);
+    let started = Instant::now();
+    let mut sluice = SluiceProcess::spawn(&s.worker(100), &s.connector("initial", 5_000));
+    while replay.count("last") == 0 {
+        replay.update();
+        assert!(
+            sluice.is_running(),
+            "sluice exited: {:?}\n{}",
+            sluice.exit_status(),
+            sluice.stderr_text()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "no last snapshot row after {:?} ({} r events)\n{}",
+            started.elapsed(),
+            replay.t_reads,
+            sluice.stderr_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let total = writer.stop_after(200).await;
+    s.reconcile(&mut replay, &mut sluice, 1).await;
+    eprintln!(
+        "existing slot: {} r events of t for {rows} initial rows, markers {:?}, writer {total} transactions",
+        replay.t_reads, replay.markers
+    );
+    assert!(
+        sluice.stderr_text().contains("watermark windows"),
+        "{}",
+        sluice.stderr_text()
+    );
+    assert!(replay.bad_markers.is_empty(), "{:?}", replay.bad_markers);
+    assert_eq!(replay.count("last"), 1, "markers: {:?}", replay.markers);
+    assert!(
+        replay.stale.is_empty(),
+        "{} rows read were followed by an insert of their key (a change older than the row): {:?}",
+        replay.stale_count,
+        replay.stale
+    );
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{status:?}\n{}", sluice.stderr_text());
+}

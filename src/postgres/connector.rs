@@ -625,7 +625,7 @@ async fn prepare_snapshot(
                     .as_deref()
                     .and_then(super::replication::parse_lsn)
                     .unwrap_or(0);
-                tracing::warn!(slot = %config.slot_name, "the replication slot already existed, so the snapshot cannot be exported at its position: rows changed meanwhile may be emitted twice (drop the slot for an exactly consistent snapshot)");
+                tracing::warn!(slot = %config.slot_name, "the replication slot already existed, so no snapshot can be exported at its position: tables with a key are read in watermark windows while streaming from the slot, tables without one before streaming (their rows changed meanwhile may be emitted twice)");
                 Ok(Some((SnapshotState::default(), consistent, None)))
             }
         },
@@ -725,13 +725,6 @@ async fn stream_once<S: Sink>(
         )))?
         .is_some();
     let need = snapshot_need(config, resume.as_ref(), first_attempt, slot_exists)?;
-    // An interrupted snapshot's exported snapshot is gone: its keyed tables finish in
-    // watermark windows while streaming from the consistent point (unless nothing streams).
-    let windowed_resume = matches!(need, SnapshotNeed::Resume(_))
-        && !matches!(
-            config.snapshot_mode,
-            sluice_config::SnapshotMode::InitialOnly
-        );
     let created = ensure_slot(&sql, &mut repl, config, matches!(need, SnapshotNeed::Fresh)).await?;
     let mut source = EventSource::new(config.clone(), resume.clone());
     let mut resume = resume;
@@ -747,6 +740,14 @@ async fn stream_once<S: Sink>(
             snapshot: state,
             incremental: None,
         };
+        // Without an exported snapshot (an interrupted snapshot's is gone; a slot that
+        // already existed has none) the keyed tables are read in watermark windows while
+        // streaming from the consistent point, unless nothing streams.
+        let windowed_resume = exported.is_none()
+            && !matches!(
+                config.snapshot_mode,
+                sluice_config::SnapshotMode::InitialOnly
+            );
         let plans = snapshot::plan(&sql, config, &mut source, &state).await?;
         let state = if state.tables.is_empty() {
             SnapshotState::new(plans.iter().map(|p| p.name.clone()).collect())
@@ -797,6 +798,7 @@ async fn stream_once<S: Sink>(
         let mut done = snapshot_position(None);
         if !windowed.is_empty() {
             let id = format!("initial-{}", format_lsn(consistent));
+            tracing::info!(tables = ?windowed, consistent_point = %format_lsn(consistent), "no exported snapshot: these tables are read in watermark windows while streaming from the consistent point");
             let finish = IncrementalState::resume_initial(&id, &before_run, &windowed);
             let incremental = match resume.as_ref().and_then(|p| p.incremental.as_deref()) {
                 Some(running) => {
@@ -806,7 +808,6 @@ async fn stream_once<S: Sink>(
                 }
                 None => finish,
             };
-            tracing::info!(tables = ?windowed, consistent_point = %format_lsn(consistent), "the interrupted snapshot's exported snapshot is gone: its tables finish in watermark windows while streaming from the consistent point");
             done.incremental = Some(Arc::new(incremental));
             // Committed before streaming: from here on a restart goes on with the windows.
             pipeline.set_position(done.clone());
