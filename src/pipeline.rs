@@ -244,7 +244,7 @@ async fn convert_once(
 
 /// Take a converter's output out of `buf`, leaving a fresh buffer with room for a record of
 /// the same size (plus some slack, so the next one rarely reallocates).
-fn take_filled(buf: &mut Vec<u8>) -> Vec<u8> {
+pub(crate) fn take_filled(buf: &mut Vec<u8>) -> Vec<u8> {
     let room = buf.len() + buf.len() / 8 + 64;
     std::mem::replace(buf, Vec::with_capacity(room))
 }
@@ -426,6 +426,27 @@ impl<S: Sink, P: Position> Pipeline<S, P> {
         });
         self.batch_started.get_or_insert_with(Instant::now);
         Ok(())
+    }
+
+    /// Copies of the key and value converters for a source that converts records on its own
+    /// tasks and hands them over with [`Pipeline::push_converted`] (the snapshot readers, so
+    /// that conversion runs in parallel). `None` when the connector has transforms (they must
+    /// see the records first) or a converter cannot be copied (see [`Converter::fork`]).
+    pub fn fork_converters(&self) -> Option<(Box<dyn Converter>, Box<dyn Converter>)> {
+        if !self.transforms.is_empty() {
+            return None;
+        }
+        Some((self.key_converter.fork()?, self.value_converter.fork()?))
+    }
+
+    /// Append a record converted by [`Pipeline::fork_converters`]' converters to the open
+    /// batch, as [`Pipeline::push`] would have converted it.
+    pub fn push_converted(&mut self, record: SinkRecord) {
+        self.pushed += 1;
+        self.batch_bytes +=
+            record.key.as_ref().map_or(0, Vec::len) + record.value.as_ref().map_or(0, Vec::len);
+        self.batch.push(record);
+        self.batch_started.get_or_insert_with(Instant::now);
     }
 
     /// A converter failed on `record` for good (or past `errors.retry.timeout`): the task fails,

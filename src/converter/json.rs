@@ -139,6 +139,10 @@ impl Converter for JsonConverter {
     fn output_is_json(&self) -> bool {
         true
     }
+
+    fn fork(&self) -> Option<Box<dyn Converter>> {
+        Some(Box::new(JsonConverter::new(self.schemas_enable)))
+    }
 }
 
 /// Render a schema as JsonConverter's `asJsonSchema` does, with `"field"` last when given.

@@ -144,6 +144,14 @@ pub trait Converter: Send {
         "org.apache.kafka.connect.storage.Converter"
     }
 
+    /// An independent converter with the same settings, for a source that converts on its
+    /// own tasks (the snapshot readers convert rows in parallel). Only for converters whose
+    /// output is a pure function of schema and value and that never need
+    /// [`Converter::register`]; `None` (the default) keeps conversion in the pipeline.
+    fn fork(&self) -> Option<Box<dyn Converter>> {
+        None
+    }
+
     /// Make `schema` known to the converter (e.g. register it with a schema registry) after
     /// [`Converter::convert`] answered [`ConvertError::NeedsRegistration`] for it. Converters
     /// that never answer that keep this default.

@@ -38,6 +38,10 @@ impl Converter for StringConverter {
     fn output_is_json(&self) -> bool {
         false
     }
+
+    fn fork(&self) -> Option<Box<dyn Converter>> {
+        Some(Box::new(StringConverter))
+    }
 }
 
 fn render(out: &mut String, schema: Option<&Schema>, value: &Value) {

@@ -142,6 +142,8 @@ impl ConnectorError {
                 }
                 super::snapshot::SnapshotError::Shape { .. } => ErrorClass::Definite,
                 super::snapshot::SnapshotError::Event(_) => ErrorClass::Definite,
+                // A panic in the conversion code: the same rows would fail again.
+                super::snapshot::SnapshotError::Task { .. } => ErrorClass::Definite,
             },
             ConnectorError::Pipeline(PipelineError::Sink(e)) => match e.class() {
                 sluice_sinks::SinkErrorClass::Transient => ErrorClass::Transient,

@@ -4,7 +4,8 @@
 //! slot created with EXPORT_SNAPSHOT ──> snapshot name + consistent point C
 //!   readers (snapshot.max.threads), each: BEGIN REPEATABLE READ; SET TRANSACTION SNAPSHOT
 //!     table by table, keyset chunks:  COPY (SELECT … WHERE key > last ORDER BY key LIMIT n)
-//!     ── rows → same row mapping as the stream ──> Chunk ──┐ (bounded channel)
+//!     ── lines, 1024 per task ──> conversion tasks (parallel): row mapping as the stream,
+//!        converted (marker `true`)  ──> Chunk (in order, bounded channel) ──┐
 //!   merge (this task): markers (first/true/last…), pipeline, SnapshotState in the position
 //!   done ──> streaming starts at C: every change after the snapshot, none before it
 //! ```
@@ -19,6 +20,13 @@
 //! windowed: they are read again whole, as of the restart, before streaming starts, and
 //! replaying the events in order still gives their final state. With `initial_only` nothing
 //! streams, so every table left is read as of the restart.
+//!
+//! Rows are mapped and converted by short tasks, one per group of lines, so that this work runs
+//! on every core even for a single table, instead of on one reader and the merge task. They
+//! convert with key and value converters forked from the pipeline (when it has no transforms
+//! and its converters can be copied); the few rows whose marker is not `true` are mapped again
+//! from their COPY line by the merge loop and converted by the pipeline. The merge loop takes
+//! the groups in the order the reader read them.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -28,7 +36,7 @@ use bytes::Bytes;
 use futures::{pin_mut, StreamExt};
 use sluice_config::PostgresConnectorConfig;
 use sluice_decoders::pgoutput::{ColumnValue, TupleData};
-use sluice_sinks::Sink;
+use sluice_sinks::{Sink, SinkRecord};
 use sluice_snapshot::marker::{Marker, SnapshotMarker};
 use sluice_snapshot::progress::TableProgress;
 use sluice_snapshot::state::SnapshotState;
@@ -42,10 +50,11 @@ use super::source::{set_snapshot_marker, CapturedTable, EventError, EventSource,
 use super::sql::{key_texts, keyset_after, quote_ident, quote_literal};
 use super::tls::connect_sql;
 use crate::connect::Record;
-use crate::pipeline::Pipeline;
+use crate::converter::Converter;
+use crate::pipeline::{take_filled, Pipeline};
 
-/// Row groups queued per reader before readers wait for the pipeline.
-const CHUNKS_PER_READER: usize = 2;
+/// Row groups queued (and being converted) per reader before readers wait for the pipeline.
+const CHUNKS_PER_READER: usize = 4;
 /// Rows per message from a reader to the merge loop.
 const ROWS_PER_MESSAGE: usize = 1024;
 /// Progress is logged at most this often per table.
@@ -101,6 +110,12 @@ pub enum SnapshotError {
     },
     #[error(transparent)]
     Event(Box<EventError>),
+    #[error("the task converting snapshot rows of {table} failed")]
+    Task {
+        table: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
 }
 
 impl From<EventError> for SnapshotError {
@@ -114,10 +129,10 @@ type RowKey = Option<Vec<Option<String>>>;
 
 /// What readers hand to the merge loop.
 enum ReaderEvent {
-    /// Rows of one table, in key order, each with its key.
+    /// Rows of one table, in key order, once converted.
     Chunk {
         table: usize,
-        rows: Vec<(Record, RowKey)>,
+        rows: Converting,
     },
     TableDone {
         table: usize,
@@ -125,11 +140,48 @@ enum ReaderEvent {
     Failed(SnapshotError),
 }
 
+/// A group of rows being mapped and converted; the task is aborted if the merge loop drops
+/// it unawaited (the snapshot stopped).
+struct Converting(tokio::task::JoinHandle<Result<Vec<Row>, SnapshotError>>);
+
+impl Converting {
+    async fn rows(mut self, table: &str) -> Result<Vec<Row>, SnapshotError> {
+        match (&mut self.0).await {
+            Ok(rows) => rows,
+            Err(source) => Err(SnapshotError::Task {
+                table: table.to_string(),
+                source,
+            }),
+        }
+    }
+}
+
+impl Drop for Converting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One row as a reader hands it over.
+struct Row {
+    /// The row's COPY line: its key is read from it when the snapshot state needs it (once
+    /// per message, not per row), and a converted row that must carry another marker than
+    /// `true` is mapped again from it.
+    line: Bytes,
+    image: RowImage,
+}
+
+enum RowImage {
+    /// Mapped with the marker `true`; the pipeline converts it.
+    Record(Record),
+    /// Mapped with the marker `true` and converted by the reader.
+    Converted(SinkRecord),
+}
+
 /// A row waiting for its marker in the merge loop.
 struct Pending {
-    record: Record,
+    row: Row,
     table: usize,
-    key: RowKey,
     last_of_table: bool,
 }
 
@@ -265,8 +317,10 @@ pub async fn run<S: Sink>(
     let (tx, mut rx) = mpsc::channel(threads * CHUNKS_PER_READER);
     let stop = shutdown.child_token();
     let mut readers = tokio::task::JoinSet::new();
+    let mapper = Arc::new(mapper);
     for worker in 0..threads {
         let reader = Reader {
+            converters: pipeline.fork_converters(),
             params: params.clone(),
             snapshot_name: snapshot_name.clone(),
             plans: plans.clone(),
@@ -292,6 +346,8 @@ pub async fn run<S: Sink>(
 
     let mut merge = Merge {
         plans: plans.clone(),
+        mapper: mapper.clone(),
+        unsettled: vec![None; plans.len()],
         // After a restart the snapshot's first row was already delivered: no second `first`.
         marker: if state.progress.values().any(|p| p.rows > 0 || p.done) {
             let started = plans.iter().enumerate().filter_map(|(i, p)| {
@@ -344,6 +400,7 @@ pub async fn run<S: Sink>(
                 match event {
                     None => {
                         merge.finish(pipeline, &mut state).await?;
+                        merge.settle(&mut state);
                         pipeline.set_position(position(&state));
                         let planned_done = plans
                             .iter()
@@ -356,9 +413,14 @@ pub async fn run<S: Sink>(
                         break Ok(true);
                     }
                     Some(ReaderEvent::Failed(e)) => break Err(ConnectorError::Snapshot(e)),
-                    Some(ReaderEvent::Chunk { table, rows }) => merge.rows(pipeline, &mut state, table, rows).await?,
+                    Some(ReaderEvent::Chunk { table, rows }) => {
+                        // In reading order: the next group is usually converted by now.
+                        let rows = rows.rows(&plans[table].name).await?;
+                        merge.rows(pipeline, &mut state, table, rows).await?
+                    }
                     Some(ReaderEvent::TableDone { table }) => merge.table_done(pipeline, &mut state, table).await?,
                 }
+                merge.settle(&mut state);
                 pipeline.set_position(position(&state));
                 if pipeline.batch_full() {
                     pipeline.flush_batch().await?;
@@ -385,6 +447,10 @@ pub async fn run<S: Sink>(
 /// was actually handed over.
 struct Merge {
     plans: Arc<Vec<TablePlan>>,
+    /// Maps again the converted rows whose marker is not `true`.
+    mapper: Arc<SnapshotMapper>,
+    /// Per table: the line of the last row delivered whose key is not yet in the state.
+    unsettled: Vec<Option<Bytes>>,
     marker: Marker<Pending>,
     /// The latest marked row, held back: only the end of the snapshot tells it is `last`.
     tail: Option<(Pending, SnapshotMarker)>,
@@ -398,14 +464,13 @@ impl Merge {
         pipeline: &mut Pipeline<S, PgPosition>,
         state: &mut SnapshotState,
         table: usize,
-        rows: Vec<(Record, RowKey)>,
+        rows: Vec<Row>,
     ) -> Result<(), ConnectorError> {
         let count = rows.len() as u64;
-        for (record, key) in rows {
+        for row in rows {
             let item = Pending {
-                record,
+                row,
                 table,
-                key,
                 last_of_table: false,
             };
             if let Some(marked) = self.marker.push(table, item) {
@@ -482,23 +547,55 @@ impl Merge {
     }
 
     /// Hand a marked row to the pipeline; only then does the state count it as delivered, so
-    /// a restart never skips a row that was still held back.
+    /// a restart never skips a row that was still held back. Its key reaches the state with
+    /// [`Merge::settle`], before the state goes into a position.
     async fn deliver<S: Sink>(
-        &self,
+        &mut self,
         pipeline: &mut Pipeline<S, PgPosition>,
         state: &mut SnapshotState,
         item: Pending,
         marker: SnapshotMarker,
     ) -> Result<(), ConnectorError> {
-        let mut record = item.record;
-        set_snapshot_marker(&mut record, marker.as_str());
-        pipeline.push(record).await?;
-        let name = &self.plans[item.table].name;
-        state.row_delivered(name, item.key);
+        let plans = self.plans.clone();
+        let plan = &plans[item.table];
+        let Row { line, image } = item.row;
+        match (image, marker) {
+            (RowImage::Converted(converted), SnapshotMarker::True) => {
+                pipeline.push_converted(converted);
+            }
+            (RowImage::Converted(_), marker) => {
+                let mut record = self
+                    .mapper
+                    .record(&plan.captured, &parse_copy_row(&line))
+                    .map_err(|e| ConnectorError::Snapshot(e.into()))?;
+                set_snapshot_marker(&mut record, marker.as_str());
+                pipeline.push(record).await?;
+            }
+            (RowImage::Record(mut record), marker) => {
+                set_snapshot_marker(&mut record, marker.as_str());
+                pipeline.push(record).await?;
+            }
+        }
+        state.row_delivered(&plan.name, None);
+        if !plan.key.is_empty() {
+            self.unsettled[item.table] = Some(line);
+        }
         if item.last_of_table {
-            state.table_done(name);
+            self.settle(state);
+            state.table_done(&plan.name);
         }
         Ok(())
+    }
+
+    /// Put the key of each table's last delivered row into the state.
+    fn settle(&mut self, state: &mut SnapshotState) {
+        for (table, line) in self.unsettled.iter_mut().enumerate() {
+            if let Some(line) = line.take() {
+                let plan = &self.plans[table];
+                let key = key_texts(&parse_copy_row(&line), plan.key.iter().map(|(_, i)| *i));
+                state.chunk_done(&plan.name, Some(key), 0);
+            }
+        }
     }
 }
 
@@ -521,13 +618,111 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// Map (and convert, with `converters`) one group of COPY lines of `plan`.
+fn convert_rows(
+    mapper: &SnapshotMapper,
+    plan: &TablePlan,
+    table: usize,
+    mut converter: Option<RowConverter>,
+    lines: Vec<Bytes>,
+) -> Result<Vec<Row>, SnapshotError> {
+    let expected = plan.captured.column_count();
+    let mut tuple = TupleData(Vec::with_capacity(expected));
+    let mut rows = Vec::with_capacity(lines.len());
+    for line in lines {
+        parse_copy_row_into(&line, &mut tuple);
+        if tuple.0.len() != expected {
+            return Err(SnapshotError::Shape {
+                table: plan.name.clone(),
+                got: tuple.0.len(),
+                expected,
+            });
+        }
+        let image = match &mut converter {
+            Some(c) => c.convert(mapper, table, &plan.captured, &tuple)?,
+            None => RowImage::Record(mapper.record(&plan.captured, &tuple)?),
+        };
+        rows.push(Row { line, image });
+    }
+    Ok(rows)
+}
+
+/// Copies of the pipeline's converters for one group of rows.
+struct RowConverter {
+    key: Box<dyn Converter>,
+    value: Box<dyn Converter>,
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+    /// The last record mapped, refilled for the next row of the same table.
+    template: Option<(usize, Record)>,
+}
+
+impl RowConverter {
+    fn new(key: Box<dyn Converter>, value: Box<dyn Converter>) -> RowConverter {
+        RowConverter {
+            key,
+            value,
+            key_buf: Vec::new(),
+            value_buf: Vec::new(),
+            template: None,
+        }
+    }
+
+    /// Map and convert one row (marker `true`). A row a converter fails on is handed over
+    /// unconverted: the pipeline converts it again and applies `errors.*`.
+    fn convert(
+        &mut self,
+        mapper: &SnapshotMapper,
+        table: usize,
+        captured: &CapturedTable,
+        tuple: &TupleData,
+    ) -> Result<RowImage, EventError> {
+        let record = match &mut self.template {
+            Some((t, record)) if *t == table => {
+                mapper.refill(captured, tuple, record)?;
+                record
+            }
+            template => &mut template.insert((table, mapper.record(captured, tuple)?)).1,
+        };
+        let key = self.key.convert(
+            &record.topic,
+            record.key_schema.as_ref(),
+            record.key.as_ref(),
+            &mut self.key_buf,
+        );
+        let value = self.value.convert(
+            &record.topic,
+            record.value_schema.as_ref(),
+            record.value.as_ref(),
+            &mut self.value_buf,
+        );
+        let (Ok(key), Ok(value)) = (key, value) else {
+            return Ok(RowImage::Record(record.clone()));
+        };
+        Ok(RowImage::Converted(SinkRecord {
+            topic: record.topic.clone(),
+            key: key.then(|| take_filled(&mut self.key_buf)),
+            value: value.then(|| take_filled(&mut self.value_buf)),
+            headers: record
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().map(String::into_bytes)))
+                .collect(),
+            timestamp_ms: record.timestamp_ms,
+        }))
+    }
+}
+
 /// One snapshot reader: a connection inside the exported snapshot, taking tables off the queue.
 struct Reader {
+    /// The pipeline's key and value converters, forked again for each group of rows; `None`:
+    /// rows are handed over as records, the pipeline converts them.
+    converters: Option<(Box<dyn Converter>, Box<dyn Converter>)>,
     params: ConnectParams,
     snapshot_name: Option<String>,
     plans: Arc<Vec<TablePlan>>,
     queue: Arc<Mutex<VecDeque<(usize, RowKey)>>>,
-    mapper: SnapshotMapper,
+    mapper: Arc<SnapshotMapper>,
     fetch_size: usize,
     /// `SET LOCAL lock_timeout …; LOCK TABLE … IN ACCESS SHARE MODE` (snapshot.locking.mode=shared).
     lock: Option<String>,
@@ -536,7 +731,7 @@ struct Reader {
 }
 
 impl Reader {
-    async fn run(self) {
+    async fn run(mut self) {
         if let Err(e) = self.read_all().await {
             let _ = self.tx.send(ReaderEvent::Failed(e)).await;
         }
@@ -549,7 +744,7 @@ impl Reader {
         }
     }
 
-    async fn read_all(&self) -> Result<(), SnapshotError> {
+    async fn read_all(&mut self) -> Result<(), SnapshotError> {
         let client = connect_sql(&self.params)
             .await
             .map_err(SnapshotError::Connect)?;
@@ -594,12 +789,13 @@ impl Reader {
     }
 
     async fn read_table(
-        &self,
+        &mut self,
         client: &tokio_postgres::Client,
         table: usize,
         mut last_key: RowKey,
     ) -> Result<(), SnapshotError> {
-        let plan = &self.plans[table];
+        let plans = self.plans.clone();
+        let plan = &plans[table];
         if plan.key.is_empty() || plan.select_override.is_some() {
             let select = plan
                 .select_override
@@ -633,12 +829,13 @@ impl Reader {
     /// Run one COPY and send its rows in chunks of at most `fetch_size`. Returns the number of
     /// rows and the key of the last one.
     async fn copy(
-        &self,
+        &mut self,
         client: &tokio_postgres::Client,
         table: usize,
         select: &str,
     ) -> Result<(usize, RowKey), SnapshotError> {
-        let plan = &self.plans[table];
+        let plans = self.plans.clone();
+        let plan = &plans[table];
         let read_err = |source| SnapshotError::Read {
             table: plan.name.clone(),
             source,
@@ -648,40 +845,44 @@ impl Reader {
             .await
             .map_err(read_err)?;
         pin_mut!(stream);
-        let expected = plan.captured.column_count();
-        let mut rows = Vec::with_capacity(self.fetch_size.min(ROWS_PER_MESSAGE));
-        let mut last_key: RowKey = None;
+        let group = self.fetch_size.min(ROWS_PER_MESSAGE);
+        let mut lines = Vec::with_capacity(group);
+        let mut last_line: Option<Bytes> = None;
         let mut total = 0usize;
         while let Some(line) = stream.next().await {
-            let line = line.map_err(read_err)?;
-            let tuple = parse_copy_row(&line);
-            if tuple.0.len() != expected {
-                return Err(SnapshotError::Shape {
-                    table: plan.name.clone(),
-                    got: tuple.0.len(),
-                    expected,
-                });
-            }
-            let key: RowKey =
-                (!plan.key.is_empty()).then(|| key_texts(&tuple, plan.key.iter().map(|(_, i)| *i)));
-            last_key.clone_from(&key);
-            rows.push((self.mapper.record(&plan.captured, &tuple)?, key));
+            lines.push(line.map_err(read_err)?);
             total += 1;
             // Hand rows over in small groups: a whole chunk of mapped records per queued
             // message would multiply memory by the queue depth.
-            if rows.len() >= self.fetch_size.min(ROWS_PER_MESSAGE) {
-                self.send(table, std::mem::take(&mut rows)).await;
+            if lines.len() >= group {
+                last_line = lines.last().cloned();
+                let full = std::mem::replace(&mut lines, Vec::with_capacity(group));
+                self.send(table, full).await;
             }
         }
-        if !rows.is_empty() {
-            self.send(table, rows).await;
+        if !lines.is_empty() {
+            last_line = lines.last().cloned();
+            self.send(table, lines).await;
         }
+        let last_key = last_line
+            .filter(|_| !plan.key.is_empty())
+            .map(|line| key_texts(&parse_copy_row(&line), plan.key.iter().map(|(_, i)| *i)));
         Ok((total, last_key))
     }
 
-    async fn send(&self, table: usize, rows: Vec<(Record, RowKey)>) {
+    /// Start converting a group of lines and queue it for the merge loop.
+    async fn send(&mut self, table: usize, lines: Vec<Bytes>) {
+        let converter = self
+            .converters
+            .as_ref()
+            .and_then(|(key, value)| Some(RowConverter::new(key.fork()?, value.fork()?)));
+        let (mapper, plans) = (self.mapper.clone(), self.plans.clone());
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
+            convert_rows(&mapper, &plans[table], table, converter, lines)
+        }));
         // A closed channel means the merge loop stopped (shutdown or failure); the reader is
         // cancelled right after.
+        let rows = Converting(task);
         let _ = self.tx.send(ReaderEvent::Chunk { table, rows }).await;
     }
 }
@@ -689,8 +890,16 @@ impl Reader {
 /// One line of `COPY … TO STDOUT` text format → column values (`\N` is NULL; backslash escapes
 /// decoded; no copy when a field has none).
 pub(crate) fn parse_copy_row(line: &Bytes) -> TupleData {
+    let mut tuple = TupleData(Vec::new());
+    parse_copy_row_into(line, &mut tuple);
+    tuple
+}
+
+/// [`parse_copy_row`] into a reused tuple.
+fn parse_copy_row_into(line: &Bytes, tuple: &mut TupleData) {
+    let columns = &mut tuple.0;
+    columns.clear();
     let body = line.strip_suffix(b"\n").unwrap_or(line);
-    let mut columns = Vec::new();
     let mut start = 0;
     for (i, &b) in body.iter().enumerate() {
         if b == b'\t' {
@@ -699,7 +908,6 @@ pub(crate) fn parse_copy_row(line: &Bytes) -> TupleData {
         }
     }
     columns.push(copy_field(line, start, body.len()));
-    TupleData(columns)
 }
 
 fn copy_field(line: &Bytes, start: usize, end: usize) -> ColumnValue {

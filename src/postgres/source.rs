@@ -971,6 +971,20 @@ impl SnapshotMapper {
         }
         .into_record())
     }
+
+    /// Turn `record`, made by [`SnapshotMapper::record`] for a row of the same table, into
+    /// the record of another row: the same record as [`SnapshotMapper::record`] would make,
+    /// but the source block (about ten Strings) is kept instead of rebuilt per row.
+    pub fn refill(
+        &self,
+        table: &CapturedTable,
+        tuple: &TupleData,
+        record: &mut Record,
+    ) -> Result<(), EventError> {
+        let (after, key) = row_image(table, &self.modes, tuple, false, None, self.lsn)?;
+        ChangeEvent::refill_record(record, key, after, Clock::now());
+        Ok(())
+    }
 }
 
 /// Set `source.snapshot` of a snapshot record.
