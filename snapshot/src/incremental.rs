@@ -100,6 +100,39 @@ impl IncrementalState {
         }
     }
 
+    /// An `execute-snapshot` signal for `tables`: a new snapshot, or its tables queued after
+    /// the one running.
+    pub fn request(
+        state: &mut Option<IncrementalState>,
+        id: &str,
+        tables: Vec<String>,
+        conditions: BTreeMap<String, String>,
+    ) {
+        match state {
+            Some(s) if !s.is_done() => {
+                for t in tables {
+                    if !s.tables.contains(&t) {
+                        s.tables.push(t);
+                    }
+                }
+                s.conditions.extend(conditions);
+            }
+            _ => *state = Some(IncrementalState::new(id, tables, conditions)),
+        }
+    }
+
+    /// A `stop-snapshot` signal: drop `tables` (all of them when empty), and the snapshot
+    /// when nothing is left.
+    pub fn stop(state: &mut Option<IncrementalState>, tables: &[String]) {
+        match (state.as_mut(), tables.is_empty()) {
+            (Some(s), false) => s.remove_tables(tables),
+            _ => *state = None,
+        }
+        if state.as_ref().is_some_and(IncrementalState::is_done) {
+            *state = None;
+        }
+    }
+
     /// Whether rows of the current table finish an interrupted initial snapshot.
     pub fn current_is_initial(&self) -> bool {
         self.current_table()
@@ -269,6 +302,23 @@ mod tests {
         assert_eq!((s.current_table(), s.last_key.clone()), (Some("d"), None));
         assert!(!s.current_is_initial());
         assert!(s.initial.is_empty());
+    }
+
+    #[test]
+    fn signals_queue_and_stop_tables() {
+        let mut state = None;
+        IncrementalState::request(&mut state, "s1", vec!["a".into()], BTreeMap::new());
+        let conditions = BTreeMap::from([("b".to_string(), "x > 1".to_string())]);
+        IncrementalState::request(&mut state, "s2", vec!["a".into(), "b".into()], conditions);
+        let s = state.clone().unwrap_or_default();
+        assert_eq!(
+            (s.id.as_str(), s.tables.len(), s.conditions.len()),
+            ("s1", 2, 1)
+        );
+        IncrementalState::stop(&mut state, &["a".to_string()]);
+        assert_eq!(state.as_ref().and_then(|s| s.current_table()), Some("b"));
+        IncrementalState::stop(&mut state, &[]);
+        assert!(state.is_none());
     }
 
     #[test]

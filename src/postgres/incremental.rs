@@ -278,29 +278,12 @@ impl Incremental {
                 let Some((known, conditions)) = request.captured(signal, captured) else {
                     return false;
                 };
-                match &mut self.state {
-                    // Another snapshot is running: queue the new tables after it.
-                    Some(s) if !s.is_done() => {
-                        for t in known {
-                            if !s.tables.contains(&t) {
-                                s.tables.push(t);
-                            }
-                        }
-                        s.conditions.extend(conditions);
-                    }
-                    _ => self.state = Some(IncrementalState::new(&signal.id, known, conditions)),
-                }
+                IncrementalState::request(&mut self.state, &signal.id, known, conditions);
                 tracing::info!(signal = %signal.id, tables = ?self.state.as_ref().map(|s| &s.tables), "incremental snapshot requested");
                 true
             }
             "stop-snapshot" => {
-                match (&mut self.state, collections.is_empty()) {
-                    (Some(s), false) => s.remove_tables(&collections),
-                    (state, _) => *state = None,
-                }
-                if self.state.as_ref().is_some_and(IncrementalState::is_done) {
-                    self.state = None;
-                }
+                IncrementalState::stop(&mut self.state, &collections);
                 self.in_flight = None;
                 tracing::info!(signal = %signal.id, "incremental snapshot stopped");
                 true
