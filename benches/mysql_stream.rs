@@ -10,7 +10,9 @@
 //!   sluice standalone (offset preset to START, snapshot.mode=no_data), schemas on / off,
 //!          until its file holds N lines, then SIGTERM
 //! ```
-//! Wall time runs from spawn to done, CPU and peak RSS come from `wait4` of each child.
+//! Wall time runs from spawn to done, CPU comes from `wait4` of each child, peak RSS is the
+//! child's own `VmHWM` read until it exits (`wait4`'s `ru_maxrss` would include this
+//! process's peak: see `measure::Exit::maxrss_kb`).
 //! Run: `cargo bench --bench mysql_stream`. Env: `N` (default 200000), `BATCH` (default 1000),
 //! `SLUICE_BIN` (bench another binary).
 #![allow(unsafe_code)] // wait4 / kill on our own children, nothing else
@@ -18,7 +20,7 @@
 mod measure;
 use measure::*;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,12 +50,6 @@ fn sluice_bin() -> PathBuf {
     std::env::var_os("SLUICE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")))
-}
-
-fn count_lines(path: &Path) -> u64 {
-    std::fs::read(path)
-        .map(|b| b.iter().filter(|&&c| c == b'\n').count() as u64)
-        .unwrap_or(0)
 }
 
 fn main() -> Result<(), BoxError> {
@@ -159,7 +155,7 @@ fn ceiling(
         label: format!("ceiling: {bin} --read-from-remote-server --verbose > /dev/null"),
         wall: started.elapsed(),
         cpu: exit.cpu,
-        rss_mb: exit.maxrss_kb as f64 / 1024.0,
+        rss_mb: exit.peak_rss_kb() as f64 / 1024.0,
     })
 }
 
@@ -215,11 +211,18 @@ fn run_sluice(
         .spawn()?;
     let pid = child.id();
     let deadline = Instant::now() + CONSUMER_TIMEOUT;
-    while count_lines(&events) < n {
+    // Counted as the file grows (reading it whole on every poll would cost this process CPU
+    // and, as its own peak RSS, show up in the next child's `ru_maxrss`).
+    let mut counter = LineCounter::default();
+    loop {
+        counter.poll(&events)?;
+        if counter.lines >= n {
+            break;
+        }
         if Instant::now() > deadline || wait4_nohang(pid).is_some() {
             return Err(format!(
                 "sluice delivered {} of {n}: {}",
-                count_lines(&events),
+                counter.lines,
                 tail(&dir.path().join("stderr.log"), 20)
             )
             .into());
@@ -229,7 +232,8 @@ fn run_sluice(
     let wall = started.elapsed();
     signal(pid, libc::SIGTERM);
     let exit = wait4_until(pid, Instant::now() + STOP_TIMEOUT).ok_or("sluice did not stop")?;
-    let lines = count_lines(&events);
+    counter.poll(&events)?;
+    let lines = counter.lines;
     if lines != n {
         println!("WARNING: sluice file holds {lines} lines, expected {n}");
     }
@@ -240,6 +244,6 @@ fn run_sluice(
         ),
         wall,
         cpu: exit.cpu,
-        rss_mb: exit.maxrss_kb as f64 / 1024.0,
+        rss_mb: exit.peak_rss_kb() as f64 / 1024.0,
     })
 }

@@ -35,7 +35,6 @@ use measure::*;
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -801,41 +800,4 @@ fn perf_attach(pid: u32, label: &str) -> Result<Option<std::process::Child>, Box
         .spawn()?;
     eprintln!("pg_stream: perf recording {label} into {}", out.display());
     Ok(Some(child))
-}
-
-/// Counts newlines of a growing file incrementally: each poll reads only what is new.
-#[derive(Default)]
-struct LineCounter {
-    file: Option<File>,
-    offset: u64,
-    lines: u64,
-    buf: Vec<u8>,
-}
-
-impl LineCounter {
-    /// Reads what was appended since the last poll; whether anything was.
-    fn poll(&mut self, path: &Path) -> Result<bool, BoxError> {
-        if self.file.is_none() {
-            match File::open(path) {
-                Ok(f) => self.file = Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-                Err(e) => return Err(e.into()),
-            }
-            self.buf = vec![0; 1 << 20];
-        }
-        let Some(file) = self.file.as_mut() else {
-            return Ok(false);
-        };
-        file.seek(SeekFrom::Start(self.offset))?;
-        let mut any = false;
-        loop {
-            let got = file.read(&mut self.buf)?;
-            if got == 0 {
-                return Ok(any);
-            }
-            any = true;
-            self.offset += got as u64;
-            self.lines += self.buf[..got].iter().filter(|&&b| b == b'\n').count() as u64;
-        }
-    }
 }

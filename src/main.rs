@@ -15,7 +15,9 @@ mod logging;
 
 /// Records are built on one thread and freed on another (the sink's writer); glibc's
 /// allocator spent ~30 % of a snapshot's CPU on that. mimalloc handles cross-thread frees
-/// cheaply (see README, "Tests and benchmarks").
+/// cheaply (see README, "Tests and benchmarks"). The `system-allocator` feature leaves the
+/// system allocator in place (for heap profilers such as heaptrack).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

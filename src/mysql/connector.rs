@@ -1335,7 +1335,10 @@ struct StreamState {
     payload_at: Option<EventAt>,
 }
 
-/// Push `state.records`, closing each row's records under the position after it.
+/// Push `state.records`, closing each row's records under the position after it. A full
+/// batch is sent at the first row boundary: one rows event can carry thousands of rows, and a
+/// burst of events tens of thousands, so waiting for the end of the burst would let batches
+/// (and with `max_in_flight` of them, memory) grow with the input instead of the batch limits.
 async fn flush_records<S: Sink>(
     state: &mut StreamState,
     pipeline: &mut Pipeline<S, MySqlPosition>,
@@ -1345,8 +1348,14 @@ async fn flush_records<S: Sink>(
     for (i, record) in state.records.drain(..).enumerate() {
         state.incremental.observe(&record);
         pipeline.push(record).await?;
-        while let Some((_, position)) = marks.next_if(|(at, _)| *at == i + 1) {
+        // `<=`: a row that produced nothing before the first record is marked at 0.
+        let mut row_closed = false;
+        while let Some((_, position)) = marks.next_if(|(at, _)| *at <= i + 1) {
             pipeline.set_position(state.incremental.attach(position));
+            row_closed = true;
+        }
+        if row_closed && pipeline.batch_full() {
+            pipeline.flush_batch().await?;
         }
     }
     // Marks after the last record (rows that produced nothing: skipped operations).
@@ -1507,5 +1516,115 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use sluice_sinks::{Delivery, SinkError, SinkRecord};
+
+    use super::*;
+    use crate::converter::string::StringConverter;
+    use crate::offset::MemoryOffsetStore;
+
+    /// Keeps the size of every batch sent and acknowledges it at once.
+    #[derive(Clone, Default)]
+    struct Sizes(Arc<Mutex<Vec<usize>>>);
+
+    impl Sink for Sizes {
+        async fn send(&mut self, records: Vec<SinkRecord>) -> Result<Delivery, SinkError> {
+            self.0.lock().expect("lock").push(records.len());
+            let (handle, delivery) = Delivery::pending();
+            handle.complete(Ok(()));
+            Ok(delivery)
+        }
+
+        async fn sync(&mut self) -> Result<(), SinkError> {
+            Ok(())
+        }
+    }
+
+    fn record(i: usize) -> Record {
+        Record {
+            topic: Arc::from("p.db.t"),
+            key_schema: None,
+            key: Some(Value::String(format!("k{i}"))),
+            value_schema: None,
+            value: Some(Value::String(format!("v{i}"))),
+            headers: Vec::new(),
+            timestamp_ms: None,
+        }
+    }
+
+    fn at_row(row: u64) -> MySqlPosition {
+        MySqlPosition {
+            file: "binlog.000001".into(),
+            pos: 100,
+            event: 0,
+            row,
+            ..MySqlPosition::default()
+        }
+    }
+
+    /// One rows event with many rows: full batches go out at row boundaries while its records
+    /// are pushed, each closed under the position after its last row, instead of one batch
+    /// as large as the event (or a whole burst of events).
+    #[tokio::test]
+    async fn a_large_rows_event_is_sent_in_batches_of_the_limit() {
+        let sink = Sizes::default();
+        let mut pipeline: Pipeline<Sizes, MySqlPosition> = Pipeline::new(
+            "c",
+            serde_json::json!({"server": "p"}),
+            Box::new(StringConverter),
+            Box::new(StringConverter),
+            sink.clone(),
+            Box::new(MemoryOffsetStore::default()),
+            PipelineLimits {
+                max_batch_records: 10,
+                ..PipelineLimits::default()
+            },
+        );
+        let mut state = StreamState {
+            checksum: true,
+            records: Vec::new(),
+            marks: Vec::new(),
+            incremental: Incremental::resume(None),
+            payload_at: None,
+        };
+        // 35 rows: the first produces nothing (a skipped operation: marked at 0), then one
+        // delete + tombstone per row.
+        state.marks.push((0, at_row(1)));
+        for row in 2..=35u64 {
+            state.records.push(record(state.records.len()));
+            state.records.push(record(state.records.len()));
+            state.marks.push((state.records.len(), at_row(row)));
+        }
+        flush_records(&mut state, &mut pipeline, None)
+            .await
+            .expect("pushed");
+        assert_eq!(*sink.0.lock().expect("lock"), vec![10, 10, 10, 10, 10, 10]);
+        while pipeline.has_in_flight() {
+            pipeline.next_ack().await.expect("ack");
+        }
+        let committed = pipeline
+            .commit()
+            .await
+            .expect("commit")
+            .expect("a position");
+        // The last full batch ends with row 31 (records 59 and 60).
+        assert_eq!(committed.row, 31);
+        pipeline.drain().await.expect("drain");
+        assert_eq!(
+            *sink.0.lock().expect("lock"),
+            vec![10, 10, 10, 10, 10, 10, 8]
+        );
+        let committed = pipeline
+            .commit()
+            .await
+            .expect("commit")
+            .expect("a position");
+        assert_eq!(committed.row, 35);
     }
 }
