@@ -991,3 +991,123 @@ async fn mysql_parallel_snapshot_reads_every_row_once() {
     assert_eq!(markers.last(), Some(&"last"));
     assert_eq!(markers.iter().filter(|m| **m == "last").count(), 1);
 }
+
+/// `database.ssl.mode` against a server with TLS and an account that may only connect over
+/// TLS: `disabled` is refused by the server, `required`, `verify_ca` and `verify_identity`
+/// (the server's CA in `database.ssl.truststore`) capture rows, and `verify_identity`
+/// against another CA fails with one error that names the truststore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_tls_modes() {
+    let server = MariaDbServer::start_with(MariaDbOptions {
+        tls: true,
+        ..MariaDbOptions::default()
+    })
+    .expect("start mariadb with TLS");
+    let ca = server.ca_cert_path().expect("a CA").to_path_buf();
+    let db = server.create_database("mytls").await.expect("database");
+    let mut conn = server.connect(&db).await.expect("connect");
+    run_sql(
+        &mut conn,
+        "CREATE USER 'tls_only'@'%' IDENTIFIED BY 'tls-only-pw' REQUIRE SSL;
+         GRANT ALL ON *.* TO 'tls_only'@'%';
+         CREATE TABLE t (id INT PRIMARY KEY, v INT);
+         INSERT INTO t VALUES (1, 10), (2, 20)",
+    )
+    .await;
+    let user = [
+        ("database.user", "tls_only"),
+        ("database.password", "tls-only-pw"),
+    ];
+    let with = |extra: &[(&'static str, String)]| -> Vec<(&'static str, String)> {
+        user.iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .chain(extra.iter().cloned())
+            .collect()
+    };
+
+    let changes = with(&[("database.ssl.mode", "disabled".into())]);
+    let refs: Vec<(&str, &str)> = changes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    expect_failure(&server, &refs, &["access denied"]).await;
+
+    let other_ca = sluice_testcontainers::tls::generate().expect("another CA");
+    let work = tempfile::tempdir().expect("tempdir");
+    let other_ca_path = work.path().join("other-ca.crt");
+    std::fs::write(&other_ca_path, other_ca.ca_cert_pem).expect("write the other CA");
+    let changes = with(&[
+        ("database.ssl.mode", "verify_identity".into()),
+        (
+            "database.ssl.truststore",
+            other_ca_path.display().to_string(),
+        ),
+    ]);
+    let refs: Vec<(&str, &str)> = changes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    expect_failure(&server, &refs, &["TLS", "database.ssl.truststore"]).await;
+
+    for (mode, truststore) in [
+        ("required", None),
+        ("verify_ca", Some(&ca)),
+        ("verify_identity", Some(&ca)),
+    ] {
+        let work = tempfile::tempdir().expect("tempdir");
+        let mut connector = props(&[
+            ("name", "maria-tls"),
+            (
+                "connector.class",
+                "io.debezium.connector.mariadb.MariaDbConnector",
+            ),
+            ("topic.prefix", "maria"),
+            ("snapshot.mode", "initial"),
+            ("errors.max.retries", "0"),
+        ]);
+        connect_keys(&server, &mut connector);
+        let mut extra = vec![("database.ssl.mode", mode.to_string())];
+        if let Some(path) = truststore {
+            extra.push(("database.ssl.truststore", path.display().to_string()));
+        }
+        for (k, v) in with(&extra) {
+            connector.insert(k.to_owned(), v);
+        }
+        connector.insert("table.include.list".into(), format!("{db}.t"));
+        let mut sluice = SluiceProcess::spawn(&file_worker_props(work.path(), false), &connector);
+        let ids = wait_for(WAIT, &format!("the snapshot over TLS ({mode})"), || {
+            let running = sluice.is_running();
+            let stderr = if running {
+                String::new()
+            } else {
+                sluice.stderr_text()
+            };
+            let ids: Vec<i64> = read_sink(&events_path(work.path()))
+                .iter()
+                .filter_map(|(_, _, v)| v["after"]["id"].as_i64())
+                .collect();
+            assert!(running, "{mode}: sluice exited:\n{stderr}");
+            async move { (ids.len() >= 2).then_some(ids) }
+        })
+        .await;
+        assert_eq!(ids, vec![1, 2], "{mode}");
+        let status = sluice.sigterm_and_wait();
+        assert!(status.success(), "{mode}: {}", sluice.stderr_text());
+    }
+
+    // A server without TLS: `required` names the fix; `preferred` connects in the clear.
+    let plain = MariaDbServer::start_with(MariaDbOptions::default()).expect("start mariadb");
+    expect_failure(
+        &plain,
+        &[("database.ssl.mode", "required")],
+        &["does not offer TLS", "database.ssl.mode"],
+    )
+    .await;
+    let s = Setup::new("mytlspref").await;
+    let mut c = s.connector("no_data");
+    c.insert("database.ssl.mode".into(), "preferred".into());
+    let mut sluice = SluiceProcess::spawn(&file_worker_props(s.work.path(), false), &c);
+    wait_for(WAIT, "streaming without TLS (preferred)", || {
+        let text = sluice.stderr_text();
+        assert!(sluice.is_running(), "{text}");
+        async move { text.contains("binlog streaming started").then_some(()) }
+    })
+    .await;
+    assert!(sluice.stderr_text().contains("connecting without it"));
+    let status = sluice.sigterm_and_wait();
+    assert!(status.success(), "{}", sluice.stderr_text());
+}

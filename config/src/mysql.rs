@@ -176,6 +176,9 @@ pub struct MySqlConnectorConfig {
     pub database_server_id: u32,
     /// `database.ssl.mode`.
     pub database_ssl_mode: MySqlSslMode,
+    /// `database.ssl.truststore`: the CA certificates (PEM) that `verify_ca` and
+    /// `verify_identity` check the server against; unset: the built-in web PKI roots.
+    pub database_ssl_truststore: Option<std::path::PathBuf>,
     /// `connect.timeout.ms`.
     pub connect_timeout_ms: u64,
     /// `topic.prefix`.
@@ -245,9 +248,6 @@ pub struct MySqlConnectorConfig {
 const MYSQL_KNOWN_EXACT: &[&str] = &[
     "database.jdbc.driver",
     "database.protocol",
-    "database.ssl.keystore",
-    "database.ssl.keystore.password",
-    "database.ssl.truststore",
     "database.ssl.truststore.password",
     "connect.keep.alive",
     "connect.keep.alive.interval.ms",
@@ -299,14 +299,14 @@ impl MySqlConnectorConfig {
         let derived_id = DERIVED_SERVER_ID_BASE + stable_hash(&name) % DERIVED_SERVER_ID_RANGE;
         let database_server_id = r.int("database.server.id", derived_id, 1, i64::from(u32::MAX));
         let database_ssl_mode = r.choice("database.ssl.mode", MySqlSslMode::Disabled);
-        if !matches!(
-            database_ssl_mode,
-            MySqlSslMode::Disabled | MySqlSslMode::Preferred
-        ) {
-            r.error(
-                "database.ssl.mode",
-                format!("database.ssl.mode={database_ssl_mode} is not supported by sluice yet: use disabled or preferred (preferred connects without TLS)"),
-            );
+        let database_ssl_truststore = r.path("database.ssl.truststore");
+        for key in ["database.ssl.keystore", "database.ssl.keystore.password"] {
+            if r.string(key).is_some() {
+                r.error(
+                    key,
+                    "client certificates are not supported by sluice yet: remove it and authenticate with database.user/database.password (over TLS with database.ssl.mode)",
+                );
+            }
         }
         let connect_timeout_ms = r.int(
             "connect.timeout.ms",
@@ -476,6 +476,7 @@ impl MySqlConnectorConfig {
                 database_password,
                 database_server_id,
                 database_ssl_mode,
+                database_ssl_truststore,
                 connect_timeout_ms,
                 topic_prefix,
                 topic_delimiter,
@@ -651,7 +652,8 @@ mod tests {
         m.push(("snapshot.mode", "sometimes"));
         m.push(("database.server.id", "0"));
         m.push(("time.precision.mode", "adaptive"));
-        m.push(("database.ssl.mode", "verify_identity"));
+        m.push(("database.ssl.mode", "verify_all"));
+        m.push(("database.ssl.keystore", "/etc/client.p12"));
         m.push(("bigint.unsigned.handling.mode", "huge"));
         let errors = MySqlConnectorConfig::validate(&map(&m));
         let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
@@ -660,6 +662,7 @@ mod tests {
             "database.server.id",
             "time.precision.mode",
             "database.ssl.mode",
+            "database.ssl.keystore",
             "bigint.unsigned.handling.mode",
         ] {
             assert!(keys.contains(&key), "{key} not in {errors:?}");

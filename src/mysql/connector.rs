@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt};
 use mysql_async::binlog::events::{Event, EventData};
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, Opts, OptsBuilder};
+use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, Opts, OptsBuilder, SslOpts};
 use sluice_config::mysql::{Flavor as ConfigFlavor, MySqlSnapshotLockingMode, MySqlSnapshotMode};
 use sluice_config::MySqlConnectorConfig;
 use sluice_decoders::binlog::mariadb::{GtidPosition, MariaDbEvent};
@@ -107,6 +107,21 @@ impl From<handshake::HandshakeError> for ConnectorError {
 }
 
 fn connect_fix(source: &mysql_async::Error) -> &'static str {
+    if let mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) = source
+    {
+        return ": the server does not offer TLS; enable it on the server (ssl_cert/ssl_key) or set database.ssl.mode=preferred or disabled";
+    }
+    let tls_failed = match source {
+        mysql_async::Error::Io(mysql_async::IoError::Tls(_)) => true,
+        // rustls reports a rejected certificate as an I/O error around its own.
+        mysql_async::Error::Io(mysql_async::IoError::Io(e)) => e
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+        _ => false,
+    };
+    if tls_failed {
+        return ": the TLS handshake failed; check database.ssl.mode and that database.ssl.truststore (PEM) holds the CA of the server's certificate";
+    }
     match server_code(source) {
         Some(1045) => ": access denied; check database.user and database.password",
         Some(1044) => ": the user may not access this database; grant it the privileges",
@@ -266,7 +281,47 @@ fn flavor_name(config: &MySqlConnectorConfig) -> &'static str {
 
 /// Connection settings for a connection of the connector (no database selected).
 pub fn opts(config: &MySqlConnectorConfig) -> Opts {
+    opts_with_tls(config, ssl_opts(config))
+}
+
+/// TLS per `database.ssl.mode`, as Debezium's MySQL connector reads it:
+///
+/// | mode | TLS | chain checked | host name checked |
+/// |---|---|---|---|
+/// | `disabled` | no | | |
+/// | `preferred` | if the server offers it | no | no |
+/// | `required` | yes | no | no |
+/// | `verify_ca` | yes | yes | no |
+/// | `verify_identity` | yes | yes | yes |
+///
+/// The chain is checked against `database.ssl.truststore` (PEM) when set, else against the
+/// built-in web PKI roots.
+fn ssl_opts(config: &MySqlConnectorConfig) -> Option<SslOpts> {
+    use sluice_config::mysql::MySqlSslMode as M;
+    let trusted = || {
+        let opts = SslOpts::default();
+        match &config.database_ssl_truststore {
+            Some(path) => opts
+                .with_root_certs(vec![path.clone().into()])
+                .with_disable_built_in_roots(true),
+            None => opts,
+        }
+    };
+    match config.database_ssl_mode {
+        M::Disabled => None,
+        M::Preferred | M::Required => Some(
+            SslOpts::default()
+                .with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        ),
+        M::VerifyCa => Some(trusted().with_danger_skip_domain_validation(true)),
+        M::VerifyIdentity => Some(trusted()),
+    }
+}
+
+fn opts_with_tls(config: &MySqlConnectorConfig, ssl: Option<SslOpts>) -> Opts {
     OptsBuilder::default()
+        .ssl_opts(ssl)
         .ip_or_hostname(config.database_hostname.clone())
         .tcp_port(config.database_port)
         .user(Some(config.database_user.clone()))
@@ -290,7 +345,18 @@ async fn connect(config: &MySqlConnectorConfig) -> Result<Conn, ConnectorError> 
         user: config.database_user.clone(),
         source: Box::new(source),
     };
-    match tokio::time::timeout(timeout, Conn::new(opts(config))).await {
+    let attempt = tokio::time::timeout(timeout, Conn::new(opts(config))).await;
+    // `preferred`: a server without TLS is connected to in the clear.
+    let attempt = match attempt {
+        Ok(Err(mysql_async::Error::Driver(
+            mysql_async::DriverError::NoClientSslFlagFromServer,
+        ))) if config.database_ssl_mode == sluice_config::mysql::MySqlSslMode::Preferred => {
+            tracing::info!(addr = %addr, "the server offers no TLS; connecting without it (database.ssl.mode=preferred)");
+            tokio::time::timeout(timeout, Conn::new(opts_with_tls(config, None))).await
+        }
+        other => other,
+    };
+    match attempt {
         Ok(result) => result.map_err(err),
         Err(_) => Err(err(mysql_async::Error::Io(mysql_async::IoError::Io(
             std::io::Error::new(

@@ -101,6 +101,9 @@ pub struct MariaDbOptions {
     pub limited_user: bool,
     /// More `mariadbd` arguments (`--name=value`), passed after (and so overriding) ours.
     pub extra_args: Vec<String>,
+    /// TLS with a throwaway CA ([`MariaDbServer::ca_cert_path`]); the server certificate
+    /// names `localhost` and `127.0.0.1`. Default `false`.
+    pub tls: bool,
 }
 
 impl Default for MariaDbOptions {
@@ -114,6 +117,7 @@ impl Default for MariaDbOptions {
             server_id: None,
             limited_user: false,
             extra_args: Vec::new(),
+            tls: false,
         }
     }
 }
@@ -137,7 +141,7 @@ pub struct MariaDbServer {
 }
 
 enum Backend {
-    Local(LocalServer),
+    Local(Box<LocalServer>),
     External(ExternalServer),
 }
 
@@ -153,6 +157,8 @@ struct LocalServer {
     log_path: PathBuf,
     server_id: u32,
     limited_user: bool,
+    /// With `tls: true`: the CA that signed the server certificate.
+    ca_cert: Option<PathBuf>,
     /// The full `mariadbd` argument list except `--port`.
     args: Vec<String>,
     /// The server; `None` while stopped.
@@ -382,6 +388,11 @@ impl MariaDbServer {
         child.as_ref().map(Child::id)
     }
 
+    /// With `tls: true`: the PEM file of the CA that signed the server certificate.
+    pub fn ca_cert_path(&self) -> Option<&Path> {
+        self.local().and_then(|local| local.ca_cert.as_deref())
+    }
+
     fn local(&self) -> Option<&LocalServer> {
         match &self.backend {
             Backend::Local(local) => Some(local),
@@ -446,6 +457,35 @@ impl MariaDbServer {
             // mariadbd refuses to run as root unless told to.
             args.push("--user=root".to_owned());
         }
+        let ca_cert = if opts.tls {
+            let dir = root.join("tls");
+            let io = |action: &'static str, path: &Path| {
+                let path = path.to_path_buf();
+                move |source| Error::Io {
+                    action,
+                    path,
+                    source,
+                }
+            };
+            std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+            let certs = crate::tls::generate()?;
+            let ca = dir.join("ca.crt");
+            let cert = dir.join("server.crt");
+            let key = dir.join("server.key");
+            for (path, pem) in [
+                (&ca, &certs.ca_cert_pem),
+                (&cert, &certs.server_cert_pem),
+                (&key, &certs.server_key_pem),
+            ] {
+                std::fs::write(path, pem).map_err(io("write", path))?;
+            }
+            args.push(format!("--ssl-ca={}", ca.display()));
+            args.push(format!("--ssl-cert={}", cert.display()));
+            args.push(format!("--ssl-key={}", key.display()));
+            Some(ca)
+        } else {
+            None
+        };
         args.extend(opts.extra_args.iter().cloned());
 
         let local = LocalServer {
@@ -456,6 +496,7 @@ impl MariaDbServer {
             log_path: root.join("mariadbd.log"),
             server_id,
             limited_user: opts.limited_user,
+            ca_cert,
             args,
             child: Mutex::new(None),
             temp,
@@ -485,7 +526,7 @@ impl MariaDbServer {
                         user: SUPERUSER.to_owned(),
                         password: opts.password,
                         base_opts,
-                        backend: Backend::Local(local),
+                        backend: Backend::Local(Box::new(local)),
                     });
                 }
                 Err(Error::MariaDbExited { log_tail, .. }) if is_port_conflict(&log_tail) => {
