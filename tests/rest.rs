@@ -446,6 +446,34 @@ async fn rest_api_lifecycle_with_curl() {
         .cloned()
         .expect("database.password in configs");
     assert_eq!(password["value"]["value"], "[hidden]");
+    // The MariaDB connector's keys, with an error on the key that is wrong.
+    let maria = client.call(
+        "PUT",
+        "/connector-plugins/MariaDbConnector/config/validate",
+        Some(
+            &json!({
+                "name": "maria-to-validate",
+                "database.hostname": "127.0.0.1",
+                "database.user": "u",
+                "topic.prefix": "m",
+                "database.ssl.mode": "sometimes",
+            })
+            .to_string(),
+        ),
+    );
+    assert_eq!(maria.status, 200, "{}", maria.body);
+    assert_eq!(maria.body["error_count"], 1, "{}", maria.body);
+    let ssl = maria.body["configs"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["value"]["name"] == "database.ssl.mode"))
+        .cloned()
+        .expect("database.ssl.mode in configs");
+    assert!(ssl["value"]["errors"][0]
+        .as_str()
+        .is_some_and(|e| e.contains("sometimes")));
+    assert!(plugins.body.as_array().is_some_and(|p| p
+        .iter()
+        .any(|p| p["class"] == "io.debezium.connector.mysql.MySqlConnector")));
 
     // Metrics and loggers.
     let metrics = client.get("/metrics");

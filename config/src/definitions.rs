@@ -248,6 +248,51 @@ pub const POSTGRES: &[KeyDef] = &[
     key("event.processing.failure.handling.mode", "STRING", Some("fail"), "LOW", "Error Handling", "fail, warn or skip."),
 ];
 
+/// The MySQL and MariaDB connectors' keys (Debezium's names, defaults and groups).
+#[rustfmt::skip]
+pub const MYSQL: &[KeyDef] = &[
+    required("database.hostname", "STRING", "HIGH", "Connection", "Host name or address of the MySQL/MariaDB server."),
+    key("database.port", "INT", Some("3306"), "HIGH", "Connection", "Port of the server."),
+    required("database.user", "STRING", "HIGH", "Connection", "User with REPLICATION SLAVE, REPLICATION CLIENT and SELECT."),
+    key("database.password", "PASSWORD", None, "HIGH", "Connection", "Password of database.user."),
+    key("database.server.id", "LONG", None, "HIGH", "Connection", "This connector's replica server_id, unique among the server's replicas (default: derived from the connector name)."),
+    key("database.ssl.mode", "STRING", Some("disabled"), "MEDIUM", "Connection", "disabled, preferred, required, verify_ca or verify_identity."),
+    key("database.ssl.truststore", "STRING", None, "LOW", "Connection", "PEM file of the CA certificates for verify_ca and verify_identity."),
+    key("connect.timeout.ms", "LONG", Some("30000"), "LOW", "Connection", "Milliseconds to wait for a connection."),
+    required("topic.prefix", "STRING", "HIGH", "Connection", "Prefix of every topic name; schema change events go to this topic."),
+    key("database.include.list", "LIST", None, "HIGH", "Filters", "Regular expressions of databases to capture."),
+    key("database.exclude.list", "LIST", None, "MEDIUM", "Filters", "Regular expressions of databases not to capture."),
+    key("table.include.list", "LIST", None, "HIGH", "Filters", "Regular expressions of tables (db.table) to capture."),
+    key("table.exclude.list", "LIST", None, "MEDIUM", "Filters", "Regular expressions of tables not to capture."),
+    key("column.include.list", "LIST", None, "LOW", "Filters", "Regular expressions of columns (db.table.column) to keep."),
+    key("column.exclude.list", "LIST", None, "LOW", "Filters", "Regular expressions of columns to drop."),
+    key("gtid.source.includes", "LIST", None, "LOW", "Filters", "GTID sources (server UUIDs, MariaDB domain-server) whose GTIDs are kept in offsets."),
+    key("gtid.source.excludes", "LIST", None, "LOW", "Filters", "GTID sources whose GTIDs are left out of offsets."),
+    key("decimal.handling.mode", "STRING", Some("precise"), "MEDIUM", "Events", "precise, double or string."),
+    key("time.precision.mode", "STRING", Some("adaptive_time_microseconds"), "MEDIUM", "Events", "adaptive_time_microseconds or connect."),
+    key("binary.handling.mode", "STRING", Some("bytes"), "LOW", "Events", "bytes, base64, base64-url-safe or hex."),
+    key("bigint.unsigned.handling.mode", "STRING", Some("long"), "LOW", "Events", "long or precise."),
+    key("tombstones.on.delete", "BOOLEAN", Some("true"), "MEDIUM", "Events", "Emit a tombstone after each delete."),
+    key("skipped.operations", "LIST", Some("t"), "LOW", "Events", "Operations not to emit: c, u, d, t, none."),
+    key("include.schema.changes", "BOOLEAN", Some("true"), "MEDIUM", "Events", "Emit schema change events to the topic.prefix topic."),
+    key("include.query", "BOOLEAN", Some("false"), "LOW", "Events", "The statement behind each row event in source.query (needs binlog_annotate_row_events / binlog_rows_query_log_events)."),
+    key("provide.transaction.metadata", "BOOLEAN", Some("false"), "LOW", "Events", "Emit BEGIN/END transaction events."),
+    key("heartbeat.interval.ms", "INT", Some("0"), "MEDIUM", "Events", "Milliseconds between heartbeat messages; 0 disables them."),
+    key("snapshot.mode", "STRING", Some("initial"), "HIGH", "Snapshot", "initial, initial_only, no_data, when_needed, always or recovery."),
+    key("snapshot.locking.mode", "STRING", Some("minimal"), "MEDIUM", "Snapshot", "minimal, extended or none."),
+    key("snapshot.max.threads", "INT", Some("1"), "MEDIUM", "Snapshot", "Readers of the consistent snapshot."),
+    key("snapshot.fetch.size", "INT", Some("10240"), "LOW", "Snapshot", "Rows per snapshot chunk."),
+    key("signal.data.collection", "STRING", None, "MEDIUM", "Snapshot", "The signal table (db.table) for incremental snapshots; also holds the watermarks."),
+    key("incremental.snapshot.chunk.size", "INT", Some("1024"), "MEDIUM", "Snapshot", "Rows per incremental snapshot chunk."),
+    key("schema.history.internal.file.filename", "STRING", None, "HIGH", "History", "File of the schema history (DDL applied to the in-memory schema)."),
+    key("inconsistent.schema.handling.mode", "STRING", Some("fail"), "LOW", "History", "fail, warn or skip: a row event of a table whose shape the history does not know."),
+    key("event.deserialization.failure.handling.mode", "STRING", Some("fail"), "LOW", "Error Handling", "fail, warn or skip: a binlog event that cannot be decoded."),
+    key("max.batch.size", "INT", Some("2048"), "MEDIUM", "Performance", "Maximum records per batch."),
+    key("max.queue.size", "INT", Some("8192"), "MEDIUM", "Performance", "Maximum records queued before the binlog reader waits."),
+    key("errors.max.retries", "INT", Some("-1"), "LOW", "Error Handling", "Retries of retriable errors before failing; -1 retries forever."),
+    key("retriable.restart.connector.wait.ms", "LONG", Some("10000"), "LOW", "Error Handling", "Milliseconds before restarting after a retriable error."),
+];
+
 /// The JDBC source connector's keys (kafka-connect-jdbc's names, defaults and groups).
 #[rustfmt::skip]
 pub const JDBC_SOURCE: &[KeyDef] = &[
@@ -285,6 +330,9 @@ pub fn connector_definitions(class: &str) -> Option<Vec<KeyDef>> {
     }
     if crate::jdbc::is_jdbc_source_class(class) {
         return Some(CONNECT_COMMON.iter().chain(JDBC_SOURCE).copied().collect());
+    }
+    if crate::mysql::mysql_flavor_of_class(class).is_some() {
+        return Some(CONNECT_COMMON.iter().chain(MYSQL).copied().collect());
     }
     None
 }
@@ -338,6 +386,40 @@ mod tests {
                     d.name
                 );
             }
+        }
+    }
+
+    #[test]
+    fn every_mysql_definition_is_a_key_the_parser_knows() {
+        let defs = connector_definitions("mariadb").expect("mariadb");
+        let mut names: Vec<_> = defs.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        let len = names.len();
+        names.dedup();
+        assert_eq!(names.len(), len, "duplicate key definitions");
+        for d in MYSQL {
+            let mut map = std::collections::BTreeMap::new();
+            for (k, v) in [
+                ("name", "n"),
+                ("connector.class", "mysql"),
+                ("database.hostname", "h"),
+                ("database.user", "u"),
+                ("topic.prefix", "p"),
+            ] {
+                map.insert(k.to_string(), v.to_string());
+            }
+            let sample = match d.name {
+                "signal.data.collection" => "app.signals",
+                _ => "1",
+            };
+            map.insert(d.name.to_string(), d.default.unwrap_or(sample).to_string());
+            let (_, warnings) = crate::ConnectorConfig::from_map(&map)
+                .unwrap_or_else(|e| panic!("{}={:?}: {e:?}", d.name, d.default));
+            assert!(
+                warnings.iter().all(|w| w.key != d.name),
+                "{} is defined but unknown to the parser",
+                d.name
+            );
         }
     }
 

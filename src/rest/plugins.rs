@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value as Json};
 use sluice_config::definitions::{connector_definitions, KeyDef};
 use sluice_config::jdbc::{is_jdbc_source_class, JDBC_SOURCE_CONNECTOR_CLASS};
+use sluice_config::mysql::{mysql_flavor_of_class, MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS};
 use sluice_config::postgres::POSTGRES_CONNECTOR_CLASS;
 use sluice_config::{ConnectorConfig, ConverterClass};
 
@@ -20,6 +21,8 @@ fn plugins(connectors_only: bool) -> Vec<Json> {
     let plugin = |class: &str, ty: &str| json!({"class": class, "type": ty, "version": version});
     let mut out = vec![
         plugin(JDBC_SOURCE_CONNECTOR_CLASS, "source"),
+        plugin(MARIADB_CONNECTOR_CLASS, "source"),
+        plugin(MYSQL_CONNECTOR_CLASS, "source"),
         plugin(POSTGRES_CONNECTOR_CLASS, "source"),
     ];
     if !connectors_only {
@@ -54,10 +57,13 @@ fn connector_class(plugin: &str) -> Result<&'static str, ApiError> {
     if is_jdbc_source_class(plugin) {
         return Ok(JDBC_SOURCE_CONNECTOR_CLASS);
     }
+    if let Some(flavor) = mysql_flavor_of_class(plugin) {
+        return Ok(flavor.class());
+    }
     Err(ApiError(
         StatusCode::NOT_FOUND,
         format!(
-            "Failed to find any class that implements Connector and which name matches {plugin}, available connectors are: {JDBC_SOURCE_CONNECTOR_CLASS}, {POSTGRES_CONNECTOR_CLASS}"
+            "Failed to find any class that implements Connector and which name matches {plugin}, available connectors are: {JDBC_SOURCE_CONNECTOR_CLASS}, {MARIADB_CONNECTOR_CLASS}, {MYSQL_CONNECTOR_CLASS}, {POSTGRES_CONNECTOR_CLASS}"
         ),
     ))
 }
