@@ -190,6 +190,23 @@ impl IncrementalState {
     }
 }
 
+/// A value that differs between processes and between calls in one process: it keeps a
+/// chunk's watermarks apart from those of a chunk a restart abandoned, which the log may
+/// still replay.
+pub fn watermark_nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static READS: AtomicU64 = AtomicU64::new(0);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{:x}.{}.{}",
+        started,
+        std::process::id(),
+        READS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// The rows of one chunk between its watermarks.
 #[derive(Debug)]
 pub struct Window<R> {

@@ -26,6 +26,7 @@ use sluice_config::MySqlConnectorConfig;
 use sluice_decoders::binlog::mariadb::{GtidPosition, MariaDbEvent};
 use sluice_decoders::binlog::mysql::{GtidSet, Uuid};
 use sluice_sinks::Sink;
+use sluice_snapshot::incremental::IncrementalState;
 use sluice_snapshot::marker::Marker;
 use sluice_snapshot::state::SnapshotState;
 use tokio_util::sync::CancellationToken;
@@ -868,6 +869,13 @@ async fn snapshot<S: Sink>(
     readers.extend(extra_readers);
     let mut work: Vec<Vec<TableJob>> = (0..readers.len()).map(|_| Vec::new()).collect();
     let mut next_reader = 0;
+    // A resumed snapshot's own consistent read is gone: with a signalling table to hold the
+    // watermarks, its keyed tables finish in watermark windows while streaming from `start`
+    // (unless nothing streams); the others are read now.
+    let windowed_resume = resume.is_some_and(|p| p.snapshot.is_some())
+        && config.signal_data_collection.is_some()
+        && config.snapshot_mode != MySqlSnapshotMode::InitialOnly;
+    let mut windowed: Vec<String> = Vec::new();
     for (index, name) in table_names.iter().enumerate() {
         let progress = state.progress.get(name).cloned().unwrap_or_default();
         if progress.done {
@@ -880,6 +888,10 @@ async fn snapshot<S: Sink>(
             state.table_done(name);
             continue;
         };
+        if windowed_resume && !captured.key_columns().is_empty() {
+            windowed.push(name.clone());
+            continue;
+        }
         work[next_reader].push(TableJob {
             index,
             name: name.clone(),
@@ -976,7 +988,11 @@ async fn snapshot<S: Sink>(
         }
     }
     if let Some((i, r, k)) = last_held.take() {
-        let r = set_marker(r, "last");
+        let r = if windowed.is_empty() {
+            set_marker(r, "last")
+        } else {
+            r
+        };
         emit_one(
             pipeline,
             &mut state,
@@ -990,7 +1006,21 @@ async fn snapshot<S: Sink>(
         state.table_done(&table_names[i]);
     }
     while tasks.join_next().await.is_some() {}
-    let done = snapshot_position(None);
+    let mut done = snapshot_position(None);
+    if !windowed.is_empty() {
+        let id = format!("initial-{}-{}", start.file, start.pos);
+        let finish = IncrementalState::resume_initial(&id, &state, &windowed);
+        let incremental = match start.incremental.as_deref() {
+            Some(running) => {
+                let mut running = running.clone();
+                running.append(finish);
+                running
+            }
+            None => finish,
+        };
+        tracing::info!(tables = ?windowed, "no consistent read to resume the snapshot with: these tables are read in watermark windows while streaming");
+        done.incremental = Some(Arc::new(incremental));
+    }
     pipeline.set_position(done.clone());
     pipeline.drain().await?;
     pipeline.commit().await?;
@@ -1359,9 +1389,16 @@ async fn stream<S: Sink>(
             _ = std::future::ready(()), if state.incremental.wants_chunk() && pipeline.can_accept() => {
                 let signal_table = config.signal_data_collection.clone().unwrap_or_default();
                 let at = source.position();
+                // Windows that finish an interrupted initial snapshot read snapshot.fetch.size
+                // rows (when larger than an incremental chunk).
+                let chunk_size = if state.incremental.reading_initial() {
+                    config.incremental_snapshot_chunk_size.max(config.snapshot_fetch_size)
+                } else {
+                    config.incremental_snapshot_chunk_size
+                };
                 if state
                     .incremental
-                    .read_chunk(&mut sql, &mut source, &signal_table, &at, config.incremental_snapshot_chunk_size)
+                    .read_chunk(&mut sql, &mut source, &signal_table, &at, chunk_size)
                     .await?
                 {
                     pipeline.set_position(state.incremental.attach(source.position()));

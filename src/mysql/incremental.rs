@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use sluice_snapshot::incremental::{IncrementalState, Window};
+use sluice_snapshot::incremental::{watermark_nonce, IncrementalState, Window};
 
 use super::catalog::quote_ident;
 use super::connector::{snapshot_record, ConnectorError};
@@ -64,6 +64,13 @@ impl Incremental {
     pub fn attach(&self, mut position: MySqlPosition) -> MySqlPosition {
         position.incremental = self.state.clone().map(Arc::new);
         position
+    }
+
+    /// Whether the current table finishes an interrupted initial snapshot.
+    pub fn reading_initial(&self) -> bool {
+        self.state
+            .as_ref()
+            .is_some_and(IncrementalState::current_is_initial)
     }
 
     /// Whether a new chunk should be read now.
@@ -144,11 +151,25 @@ impl Incremental {
             return Ok(true);
         };
         let chunk = state.chunks;
-        let low = format!("{}-{}-open", state.id, chunk);
-        let high = format!("{}-{}-close", state.id, chunk);
-        let select = chunk_select(&captured, db, table, state, chunk_size);
+        // Short ids (Debezium's signalling table has `id VARCHAR(42)`), unique per read: a
+        // restart's replay of an abandoned chunk's watermarks cannot close this window.
+        let tag = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (&state.id, chunk, watermark_nonce()).hash(&mut h);
+            h.finish()
+        };
+        let low = format!("{tag:016x}-open");
+        let high = format!("{tag:016x}-close");
+        // One row more than the chunk tells whether this chunk is the table's last.
+        let select = chunk_select(&captured, db, table, state, chunk_size.saturating_add(1));
+        let marker = if state.current_is_initial() {
+            "true"
+        } else {
+            "incremental"
+        };
         watermark(sql, signal_table, &low, WINDOW_OPEN).await?;
-        let rows: Vec<mysql_async::Row> =
+        let mut rows: Vec<mysql_async::Row> =
             sql.query(select)
                 .await
                 .map_err(|source| ConnectorError::Sql {
@@ -156,7 +177,8 @@ impl Incremental {
                     source: Box::new(source),
                 })?;
         watermark(sql, signal_table, &high, WINDOW_CLOSE).await?;
-        let last_chunk = rows.len() < chunk_size as usize;
+        let last_chunk = rows.len() <= chunk_size as usize;
+        rows.truncate(chunk_size as usize);
         if rows.is_empty() {
             state.table_done();
             return Ok(true);
@@ -167,7 +189,7 @@ impl Incremental {
         for row in &rows {
             let (mut record, key) =
                 snapshot_record(&source.modes, source.info(), &captured, row, at, ts_ms)?;
-            set_incremental(&mut record);
+            set_marker(&mut record, marker);
             last_key = key;
             if let Some(k) = key_text(&record) {
                 window_rows.push((k, record));
@@ -196,11 +218,20 @@ impl Incremental {
             return None;
         }
         let done = self.in_flight.take()?;
-        let rows = done.window.close();
+        let mut rows = done.window.close();
         if let Some(state) = self.state.as_mut() {
+            let initial = state.current_is_initial();
             state.chunk_done(done.last_key);
             if done.last_chunk {
                 state.table_done();
+                if initial && state.initial.is_empty() {
+                    // The end of the interrupted initial snapshot. (When the stream superseded
+                    // every row of this last window, no record carries `last`.)
+                    if let Some(last) = rows.last_mut() {
+                        set_marker(last, "last");
+                    }
+                    tracing::info!(id = %state.id, "the interrupted initial snapshot is complete");
+                }
             }
             if state.is_done() {
                 tracing::info!(id = %state.id, "incremental snapshot done");
@@ -222,11 +253,11 @@ impl Incremental {
     }
 }
 
-fn set_incremental(record: &mut Record) {
+fn set_marker(record: &mut Record, marker: &str) {
     if let Some(Value::Struct(envelope)) = record.value.as_mut() {
         if let Some(Value::Struct(source)) = envelope.get_mut(2) {
             if let Some(slot) = source.get_mut(super::source::SOURCE_SNAPSHOT_FIELD) {
-                *slot = Value::String("incremental".into());
+                *slot = Value::String(marker.into());
             }
         }
     }
@@ -294,10 +325,19 @@ async fn watermark(
         literal(Some(kind))
     ))
     .await
-    .map_err(|source| ConnectorError::Sql {
-        what: format!(
-            "writing an incremental snapshot watermark into {signal_table}: the connector's user needs INSERT on the signalling table"
-        ),
-        source: Box::new(source),
+    .map_err(|source| {
+        let fix = match &source {
+            mysql_async::Error::Server(e) if e.code == 1142 => {
+                ": the connector's user needs INSERT on the signalling table"
+            }
+            mysql_async::Error::Server(_) => {
+                ": the signalling table needs the columns (id VARCHAR(42) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT)"
+            }
+            _ => "",
+        };
+        ConnectorError::Sql {
+            what: format!("writing an incremental snapshot watermark into {signal_table}{fix}"),
+            source: Box::new(source),
+        }
     })
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use futures::{pin_mut, StreamExt};
 use serde_json::Value as Json;
-use sluice_snapshot::incremental::{IncrementalState, Window};
+use sluice_snapshot::incremental::{watermark_nonce, IncrementalState, Window};
 
 use super::connector::ConnectorError;
 use super::source::{set_snapshot_marker, CapturedTable, EventSource, SnapshotMapper};
@@ -204,21 +204,6 @@ pub async fn blocking_snapshot<S: sluice_sinks::Sink, P: crate::pipeline::Positi
         pipeline.push(last).await?;
     }
     Ok(rows_read)
-}
-
-/// A value that differs between processes and between reads of one process.
-fn watermark_nonce() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static READS: AtomicU64 = AtomicU64::new(0);
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    format!(
-        "{:x}.{}.{}",
-        started,
-        std::process::id(),
-        READS.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// The text that identifies a record's key for de-duplication.
