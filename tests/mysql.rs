@@ -1145,3 +1145,55 @@ async fn mysql_tls_modes() {
     let status = sluice.sigterm_and_wait();
     assert!(status.success(), "{}", sluice.stderr_text());
 }
+
+/// Two connectors with the same `database.server.id`: the server lets only one replica of
+/// that id stream. The one pushed out stops with one error that names the key to change,
+/// rather than the two taking the stream from each other for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_duplicate_server_id_is_a_clear_error() {
+    let s = Setup::new("mydupid").await;
+    let first_work = tempfile::tempdir().expect("tempdir");
+    let mut c = s.connector("no_data");
+    c.insert("errors.max.retries".into(), "2".into());
+    c.insert("retriable.restart.connector.wait.ms".into(), "200".into());
+    let mut first = SluiceProcess::spawn(&file_worker_props(first_work.path(), false), &c);
+    wait_for(WAIT, "the first connector streaming", || {
+        let text = first.stderr_text();
+        assert!(first.is_running(), "{text}");
+        async move { text.contains("binlog streaming started").then_some(()) }
+    })
+    .await;
+    let mut second = SluiceProcess::spawn(&file_worker_props(s.work.path(), false), &c);
+    let mut conn = s.conn().await;
+    let started = std::time::Instant::now();
+    // Writes keep both streams busy until one of them gives up.
+    let mut id = 0;
+    let (loser, winner) = loop {
+        id += 1;
+        conn.query_drop(format!("INSERT INTO t VALUES ({id}, 1)"))
+            .await
+            .expect("insert");
+        if !first.is_running() {
+            break (&mut first, &mut second);
+        }
+        if !second.is_running() {
+            break (&mut second, &mut first);
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "both connectors with server id {} still run:\n{}\n---\n{}",
+            s.server_id,
+            first.stderr_text(),
+            second.stderr_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let text = loser.stderr_text();
+    eprintln!("{text}");
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(errors[0].contains("database.server.id"), "{}", errors[0]);
+    assert!(!text.contains("panicked"), "{text}");
+    let status = winner.sigterm_and_wait();
+    assert!(status.success(), "{}", winner.stderr_text());
+}

@@ -134,6 +134,17 @@ fn connect_fix(source: &mysql_async::Error) -> &'static str {
 }
 
 fn stream_fix(source: &mysql_async::Error) -> &'static str {
+    const SAME_ID: &str = ": another replica or connector of this server already streams with this server id; give each connector its own database.server.id";
+    // MariaDB: ER_SLAVE_SAME_ID; MySQL: 1236 with a message naming the server id.
+    let same_id = match source {
+        mysql_async::Error::Server(e) => {
+            e.code == 4052 || e.message.contains("same server_uuid/server_id")
+        }
+        _ => false,
+    };
+    if same_id {
+        return SAME_ID;
+    }
     match server_code(source) {
         Some(1236) => ": the server no longer has this binlog position (purged, or a GTID it never had); set snapshot.mode=when_needed to take a new snapshot, or delete the connector's offset",
         Some(1227) | Some(1045) | Some(1142) => ": the user needs the REPLICATION SLAVE privilege (GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ...)",
