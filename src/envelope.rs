@@ -167,6 +167,11 @@ const ENVELOPE_TS_MS: usize = 5;
 const ENVELOPE_TS_US: usize = 6;
 const ENVELOPE_TS_NS: usize = 7;
 
+/// Envelope fields that [`ChangeEvent::refill_record`] leaves as they are (`before`, `source`,
+/// `transaction`, `op`): a converter may reuse their rendering
+/// ([`crate::converter::Converter::convert_refilled`]).
+pub const ENVELOPE_KEPT_ON_REFILL: [usize; 4] = [0, 2, 3, 4];
+
 /// One change event, before conversion: everything a record needs.
 #[derive(Debug)]
 pub struct ChangeEvent {
@@ -231,6 +236,24 @@ impl ChangeEvent {
                 }
             }
         }
+    }
+
+    /// The vectors of a record's `after` image and key struct, emptied, for the next
+    /// [`ChangeEvent::refill_record`] of the record to build its images in (empty vectors
+    /// when the record has no such structs).
+    pub fn take_refill_images(record: &mut Record) -> (Vec<Value>, Vec<Value>) {
+        let after = match record.value.as_mut() {
+            Some(Value::Struct(fields)) => match fields.get_mut(ENVELOPE_AFTER) {
+                Some(Value::Struct(after)) => std::mem::take(after),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let key = match record.key.as_mut() {
+            Some(Value::Struct(key)) => std::mem::take(key),
+            _ => Vec::new(),
+        };
+        (after, key)
     }
 
     /// The tombstone that follows a delete (`tombstones.on.delete`).

@@ -21,6 +21,17 @@ pub struct JsonConverter {
     /// Per-schema renderings, keyed by the schema's address; the `Arc` inside keeps the
     /// address from being reused while the entry lives.
     schema_cache: HashMap<usize, CachedSchema>,
+    /// What [`Converter::convert_refilled`] rendered of the kept fields, for the next call.
+    refilled: Option<Refilled>,
+}
+
+/// The rendered kept fields of the last refilled record.
+struct Refilled {
+    /// The schema, compared by address (held so that the address is not reused).
+    schema: Arc<Schema>,
+    kept: Vec<usize>,
+    /// Per top-level field: its rendered value when it is kept.
+    fields: Vec<Option<Box<[u8]>>>,
 }
 
 /// What a schema contributes to every record that uses it, rendered once.
@@ -71,6 +82,7 @@ impl JsonConverter {
         JsonConverter {
             schemas_enable,
             schema_cache: HashMap::new(),
+            refilled: None,
         }
     }
 
@@ -91,12 +103,14 @@ impl JsonConverter {
     }
 }
 
-impl Converter for JsonConverter {
-    fn convert(
+impl JsonConverter {
+    /// [`Converter::convert`], reusing the kept fields of the last refilled record when
+    /// `kept` is not empty (see [`Converter::convert_refilled`]).
+    fn render(
         &mut self,
-        _topic: &str,
         schema: Option<&Arc<Schema>>,
         value: Option<&Value>,
+        kept: &[usize],
         out: &mut Vec<u8>,
     ) -> Result<bool, ConvertError> {
         out.clear();
@@ -106,6 +120,7 @@ impl Converter for JsonConverter {
         let null = Value::Null;
         let value = value.unwrap_or(&null);
         let schemas_enable = self.schemas_enable;
+        let mut refilled = self.refilled.take();
         let cached = schema.map(|s| (&**s, self.cached(s)));
         if schemas_enable {
             out.extend_from_slice(b"{\"schema\":");
@@ -115,21 +130,69 @@ impl Converter for JsonConverter {
             }
             out.extend_from_slice(b",\"payload\":");
         }
-        match cached {
-            Some((
-                s,
-                CachedSchema {
-                    names: Some(names), ..
-                },
-            )) => {
-                write_struct(out, s, value, names, "")?;
+        match (schema, cached, value) {
+            (
+                Some(arc),
+                Some((
+                    s,
+                    CachedSchema {
+                        names: Some(names), ..
+                    },
+                )),
+                Value::Struct(values),
+            ) if !kept.is_empty() && values.len() == s.fields.len() => {
+                let mut reuse = match refilled.take() {
+                    Some(r) if std::ptr::eq(&*r.schema, s) && r.kept == kept => r,
+                    _ => Refilled {
+                        schema: arc.clone(),
+                        kept: kept.to_vec(),
+                        fields: vec![None; values.len()],
+                    },
+                };
+                write_refilled(out, s, values, names, &mut reuse)?;
+                refilled = Some(reuse);
             }
+            (
+                _,
+                Some((
+                    s,
+                    CachedSchema {
+                        names: Some(names), ..
+                    },
+                )),
+                _,
+            ) => write_struct(out, s, value, names, "")?,
             _ => write_value(out, schema.map(|s| &**s), value, "")?,
         }
         if schemas_enable {
             out.push(b'}');
         }
+        // Only a call that succeeded leaves its kept fields for the next one.
+        self.refilled = refilled.filter(|_| !kept.is_empty());
         Ok(true)
+    }
+}
+
+impl Converter for JsonConverter {
+    fn convert(
+        &mut self,
+        _topic: &str,
+        schema: Option<&Arc<Schema>>,
+        value: Option<&Value>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
+        self.render(schema, value, &[], out)
+    }
+
+    fn convert_refilled(
+        &mut self,
+        _topic: &str,
+        schema: Option<&Arc<Schema>>,
+        value: Option<&Value>,
+        kept: &[usize],
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
+        self.render(schema, value, kept, out)
     }
 
     fn class_name(&self) -> &'static str {
@@ -354,6 +417,44 @@ fn write_struct(
         match nested {
             Some(n) => write_struct(out, &f.schema, v, n, &f.name)?,
             None => write_value(out, Some(&f.schema), v, &f.name)?,
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// [`write_struct`] of a top-level struct value, copying the kept fields rendered for the
+/// previous record from `refilled` and saving those it renders now.
+fn write_refilled(
+    out: &mut Vec<u8>,
+    schema: &Schema,
+    values: &[Value],
+    names: &FieldNames,
+    refilled: &mut Refilled,
+) -> Result<(), ConvertError> {
+    out.push(b'{');
+    for (i, (((f, v), prefix), nested)) in schema
+        .fields
+        .iter()
+        .zip(values)
+        .zip(&names.prefixes)
+        .zip(&names.nested)
+        .enumerate()
+    {
+        out.extend_from_slice(prefix);
+        if let Some(Some(rendered)) = refilled.fields.get(i) {
+            out.extend_from_slice(rendered);
+            continue;
+        }
+        let start = out.len();
+        match nested {
+            Some(n) => write_struct(out, &f.schema, v, n, &f.name)?,
+            None => write_value(out, Some(&f.schema), v, &f.name)?,
+        }
+        if refilled.kept.contains(&i) {
+            if let (Some(slot), Some(rendered)) = (refilled.fields.get_mut(i), out.get(start..)) {
+                *slot = Some(rendered.into());
+            }
         }
     }
     out.push(b'}');
@@ -588,6 +689,61 @@ mod tests {
         assert!(c
             .convert("t", Some(&schema), Some(&short), &mut out)
             .is_err());
+    }
+
+    #[test]
+    fn refilled_records_render_as_converted_ones() {
+        let source = Schema::structure(vec![
+            Field::new("name", Schema::new(SchemaType::String)),
+            Field::new("lsn", Schema::new(SchemaType::Int64)),
+        ]);
+        let envelope = |s: &Schema| {
+            Arc::new(Schema::structure(vec![
+                Field::new("after", Schema::new(SchemaType::Int64).optional(true)),
+                Field::new("source", s.clone()),
+                Field::new("ts", Schema::new(SchemaType::Int64)),
+            ]))
+        };
+        let schema = envelope(&source);
+        let other = envelope(&source);
+        let value = |after: i64, name: &str, ts: i64| {
+            Value::Struct(vec![
+                Value::Int64(after),
+                Value::Struct(vec![Value::String(name.into()), Value::Int64(7)]),
+                Value::Int64(ts),
+            ])
+        };
+        for schemas in [false, true] {
+            let mut plain = JsonConverter::new(schemas);
+            let mut refilled = JsonConverter::new(schemas);
+            let (mut want, mut got) = (Vec::new(), Vec::new());
+            // A run of refills, a new schema, a record that is not a refill, a failure.
+            let steps: [(&Arc<Schema>, Value, &[usize]); 6] = [
+                (&schema, value(1, "a\"b", 10), &[1]),
+                (&schema, value(2, "a\"b", 11), &[1]),
+                (&other, value(3, "c", 12), &[1]),
+                (&other, value(4, "d", 13), &[]),
+                (&other, Value::Struct(vec![Value::Null]), &[1]),
+                (&other, value(5, "e", 14), &[1]),
+            ];
+            for (schema, value, kept) in steps {
+                let a = plain.convert("t", Some(schema), Some(&value), &mut want);
+                let b = refilled.convert_refilled("t", Some(schema), Some(&value), kept, &mut got);
+                assert_eq!(a.is_ok(), b.is_ok());
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(&want)
+                );
+            }
+            // The kept field really is reused: a changed kept field keeps its old rendering,
+            // which is why callers only name fields that did not change.
+            let mut stale = Vec::new();
+            let changed = value(6, "changed", 15);
+            assert!(refilled
+                .convert_refilled("t", Some(&other), Some(&changed), &[1], &mut stale)
+                .is_ok());
+            assert!(String::from_utf8_lossy(&stale).contains("\"e\""));
+        }
     }
 
     #[test]

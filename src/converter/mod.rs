@@ -135,6 +135,24 @@ pub trait Converter: Send {
         out: &mut Vec<u8>,
     ) -> Result<bool, ConvertError>;
 
+    /// [`Converter::convert`] of a record refilled row after row (the snapshot readers refill
+    /// one envelope per table): `value` is a struct whose top-level fields at the indexes in
+    /// `kept` equal those of the value given to the previous call of this method on this
+    /// converter, if that call had the same schema (same `Arc`) and the same `kept`. The
+    /// caller passes an empty `kept` for a record that is not such a refill. The output is
+    /// the same as `convert`'s; a converter may reuse what it rendered for the kept fields
+    /// (the JSON converter keeps the bytes of the unchanged `source` block).
+    fn convert_refilled(
+        &mut self,
+        topic: &str,
+        schema: Option<&Arc<Schema>>,
+        value: Option<&Value>,
+        _kept: &[usize],
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
+        self.convert(topic, schema, value, out)
+    }
+
     /// Whether the output is JSON text (the file sink embeds it as JSON rather than as a string).
     fn output_is_json(&self) -> bool;
 

@@ -51,6 +51,7 @@ use super::sql::{key_texts, keyset_after, quote_ident, quote_literal};
 use super::tls::connect_sql;
 use crate::connect::Record;
 use crate::converter::Converter;
+use crate::envelope::ENVELOPE_KEPT_ON_REFILL;
 use crate::pipeline::{take_filled, Pipeline};
 
 /// Row groups queued (and being converted) per reader before readers wait for the pipeline.
@@ -677,12 +678,15 @@ impl RowConverter {
         captured: &CapturedTable,
         tuple: &TupleData,
     ) -> Result<RowImage, EventError> {
-        let record = match &mut self.template {
+        let (record, kept): (_, &[usize]) = match &mut self.template {
             Some((t, record)) if *t == table => {
                 mapper.refill(captured, tuple, record)?;
-                record
+                (record, &ENVELOPE_KEPT_ON_REFILL)
             }
-            template => &mut template.insert((table, mapper.record(captured, tuple)?)).1,
+            template => (
+                &mut template.insert((table, mapper.record(captured, tuple)?)).1,
+                &[],
+            ),
         };
         let key = self.key.convert(
             &record.topic,
@@ -690,10 +694,11 @@ impl RowConverter {
             record.key.as_ref(),
             &mut self.key_buf,
         );
-        let value = self.value.convert(
+        let value = self.value.convert_refilled(
             &record.topic,
             record.value_schema.as_ref(),
             record.value.as_ref(),
+            kept,
             &mut self.value_buf,
         );
         let (Ok(key), Ok(value)) = (key, value) else {

@@ -795,8 +795,35 @@ pub fn row_image(
     previous: Option<&Value>,
     lsn: u64,
 ) -> Result<(Value, Option<Value>), EventError> {
-    let mut values = vec![Value::Null; table.field_count];
-    let mut key = vec![Value::Null; table.key_count];
+    row_image_into(
+        table,
+        modes,
+        tuple,
+        key_only,
+        previous,
+        lsn,
+        Vec::new(),
+        Vec::new(),
+    )
+}
+
+/// [`row_image`] into the vectors of a previous image (a refilled snapshot record), which
+/// saves their allocations.
+#[allow(clippy::too_many_arguments)]
+fn row_image_into(
+    table: &CapturedTable,
+    modes: &Modes,
+    tuple: &TupleData,
+    key_only: bool,
+    previous: Option<&Value>,
+    lsn: u64,
+    mut values: Vec<Value>,
+    mut key: Vec<Value>,
+) -> Result<(Value, Option<Value>), EventError> {
+    values.clear();
+    values.resize(table.field_count, Value::Null);
+    key.clear();
+    key.resize(table.key_count, Value::Null);
     for (i, column) in table.columns.iter().enumerate() {
         if column.field.is_none() && column.key.is_none() {
             continue;
@@ -981,7 +1008,17 @@ impl SnapshotMapper {
         tuple: &TupleData,
         record: &mut Record,
     ) -> Result<(), EventError> {
-        let (after, key) = row_image(table, &self.modes, tuple, false, None, self.lsn)?;
+        let (values, key) = ChangeEvent::take_refill_images(record);
+        let (after, key) = row_image_into(
+            table,
+            &self.modes,
+            tuple,
+            false,
+            None,
+            self.lsn,
+            values,
+            key,
+        )?;
         ChangeEvent::refill_record(record, key, after, Clock::now());
         Ok(())
     }
