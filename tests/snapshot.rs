@@ -661,8 +661,33 @@ impl LineCounter {
     }
 }
 
+/// Polls `done` every 2 ms while the process runs. Fails when the process exits first or 600 s
+/// after `started`.
+async fn poll_while_running(
+    sluice: &mut SluiceProcess,
+    started: Instant,
+    what: &str,
+    mut done: impl FnMut() -> bool,
+) {
+    while !done() {
+        assert!(
+            sluice.is_running(),
+            "{what}: sluice exited: {:?}\n{}",
+            sluice.exit_status(),
+            sluice.stderr_text()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "{what}: not reached after {:?}\n{}",
+            started.elapsed(),
+            sluice.stderr_text()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// Waits until `progress` (how far the sink got) reaches `target`, then kills the process
-/// with SIGKILL. Fails when the process exits first or 600 s after `started`.
+/// with SIGKILL.
 async fn kill9_at(
     sluice: &mut SluiceProcess,
     run: u32,
@@ -670,24 +695,8 @@ async fn kill9_at(
     target: u64,
     mut progress: impl FnMut() -> u64,
 ) {
-    loop {
-        let reached = progress();
-        if reached >= target {
-            break;
-        }
-        assert!(
-            sluice.is_running(),
-            "run {run}: sluice exited: {:?}\n{}",
-            sluice.exit_status(),
-            sluice.stderr_text()
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "run {run}: only {reached} of {target}\n{}",
-            sluice.stderr_text()
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let what = format!("run {run}: {target} r events");
+    poll_while_running(sluice, started, &what, || progress() >= target).await;
     sluice.kill9();
 }
 
@@ -1034,23 +1043,11 @@ async fn snapshot_from_an_existing_slot_reads_in_windows() {
     replay.watch_from = Some(0);
     let started = Instant::now();
     let mut sluice = SluiceProcess::spawn(&s.worker(100), &s.connector("initial", 5_000));
-    while replay.count("last") == 0 {
+    poll_while_running(&mut sluice, started, "the last snapshot row", || {
         replay.update();
-        assert!(
-            sluice.is_running(),
-            "sluice exited: {:?}\n{}",
-            sluice.exit_status(),
-            sluice.stderr_text()
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "no last snapshot row after {:?} ({} r events)\n{}",
-            started.elapsed(),
-            replay.t_reads,
-            sluice.stderr_text()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        replay.count("last") > 0
+    })
+    .await;
     let total = writer.stop_after(200).await;
     s.reconcile(&mut replay, &mut sluice, 1).await;
     eprintln!(
