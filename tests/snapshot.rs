@@ -758,8 +758,16 @@ async fn snapshot_resumes_after_kill9() {
         // Counting lines is cheap enough to kill at about the intended point of a fast
         // snapshot; parsing them waits until after the kill.
         let target = (rows as f64 * fraction) as u64;
+        // Also wait until this run has committed progress of its own: a fast build can write
+        // the first 10 % before its first offset commit.
+        let before = committed_rows.last().copied().unwrap_or(0);
         kill9_at(&mut sluice, run, started, target, || {
-            lines.update(&s.events_path())
+            let committed = offset_snapshot_progress(s.work.path()).map_or(0, |p| p.last_id);
+            if committed > before {
+                lines.update(&s.events_path())
+            } else {
+                0
+            }
         })
         .await;
         replay.update();

@@ -267,13 +267,13 @@ pub async fn run<S: Sink>(
                 pipeline.commit().await?;
                 return Ok(());
             }
-            // 2. Acknowledgements drain before new input.
-            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack.map_err(Into::into),
-            // 3. Timers.
+            // 2. Timers, before the acknowledgements (a busy sink keeps those ready).
             _ = sleep_until(deadline), if deadline.is_some() => {
                 pipeline.flush_batch().await.map_err(Into::into)
             }
             _ = commit_timer.tick() => pipeline.commit().await.map(|_| ()).map_err(Into::into),
+            // 3. Acknowledgements drain before new input.
+            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack.map_err(Into::into),
             _ = tables_timer.tick(), if config.query.is_none() => {
                 task.refresh_tables(&mut db, pipeline).await
             }

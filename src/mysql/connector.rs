@@ -1383,11 +1383,11 @@ async fn stream<S: Sink>(
                 let _ = tokio::time::timeout(Duration::from_secs(5), binlog.close()).await;
                 return Ok(());
             }
-            // 2. Acknowledgements drain before new input.
-            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
-            // 3. Timers.
+            // 2. Timers, before the acknowledgements (a busy stream keeps those ready).
             _ = sleep_until(deadline), if deadline.is_some() => pipeline.flush_batch().await?,
             _ = commit_timer.tick() => { pipeline.commit().await?; }
+            // 3. Acknowledgements drain before new input.
+            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
             _ = heartbeat_timer.tick(), if heartbeat.is_some() => {
                 if let Some(h) = &heartbeat {
                     pipeline.push(h.record(Clock::now())).await?;

@@ -894,15 +894,16 @@ async fn stream_once<S: Sink>(
                 let _ = tokio::time::timeout(Duration::from_secs(5), state.stream.close()).await;
                 return Ok(());
             }
-            // 2. Acknowledgements drain before new input.
-            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
-            // 3. Timers: close a lingering batch, commit offsets, keep the server informed.
+            // 2. Timers: close a lingering batch, commit offsets (before the acknowledgements,
+            //    which a busy stream keeps ready all the time), keep the server informed.
             _ = sleep_until(deadline), if deadline.is_some() => pipeline.flush_batch().await?,
             _ = commit_timer.tick() => {
                 if let Some(p) = pipeline.commit().await? {
                     state.status(p.lsn, false).await?;
                 }
             }
+            // 3. Acknowledgements drain before new input.
+            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
             _ = heartbeat_timer.tick(), if heartbeat.is_some() => {
                 if let Some(query) = &config.heartbeat_action_query {
                     sql.batch_execute(query).await.map_err(sql_err(format!(

@@ -389,13 +389,14 @@ pub async fn run<S: Sink>(
             biased;
             // 1. Shutdown: the caller drains and commits.
             _ = shutdown.cancelled() => break Ok(false),
-            // 2. Acknowledgements before new rows.
-            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
-            // 3. Timers: close a lingering batch, commit the acknowledged snapshot state.
+            // 2. Timers: close a lingering batch, commit the acknowledged snapshot state. Before
+            //    the acknowledgements, which a fast snapshot keeps ready all the time.
             _ = sleep_until(deadline), if deadline.is_some() => pipeline.flush_batch().await?,
             _ = commit_timer.tick() => {
                 pipeline.commit().await?;
             }
+            // 3. Acknowledgements before new rows.
+            ack = pipeline.next_ack(), if pipeline.has_in_flight() => ack?,
             // 4. Rows from the readers, only while the pipeline has room.
             event = rx.recv(), if pipeline.can_accept() => {
                 match event {
