@@ -133,6 +133,47 @@ impl IncrementalState {
         }
     }
 
+    /// The window of a chunk of the current table closed: the chunk ended at `last_key`, and
+    /// was the table's last when `last_chunk`. A finished snapshot leaves `state` empty.
+    /// Returns whether this window ended an interrupted initial snapshot (its final row is then
+    /// the snapshot's `last`).
+    pub fn window_closed(
+        state: &mut Option<IncrementalState>,
+        last_key: Option<Vec<Option<String>>>,
+        last_chunk: bool,
+    ) -> bool {
+        let Some(s) = state.as_mut() else {
+            return false;
+        };
+        let initial = s.current_is_initial();
+        s.chunk_done(last_key);
+        let mut ends_initial = false;
+        if last_chunk {
+            s.table_done();
+            if initial && s.initial.is_empty() {
+                tracing::info!(id = %s.id, "the interrupted initial snapshot is complete");
+                ends_initial = true;
+            }
+        }
+        if s.is_done() {
+            tracing::info!(id = %s.id, "incremental snapshot done");
+            *state = None;
+        }
+        ends_initial
+    }
+
+    /// `next` queued after the snapshot `running` (if one is), as one state.
+    pub fn after(running: Option<&IncrementalState>, next: IncrementalState) -> IncrementalState {
+        match running {
+            Some(running) => {
+                let mut running = running.clone();
+                running.append(next);
+                running
+            }
+            None => next,
+        }
+    }
+
     /// Whether rows of the current table finish an interrupted initial snapshot.
     pub fn current_is_initial(&self) -> bool {
         self.current_table()
@@ -335,6 +376,28 @@ mod tests {
         IncrementalState::stop(&mut state, &["a".to_string()]);
         assert_eq!(state.as_ref().and_then(|s| s.current_table()), Some("b"));
         IncrementalState::stop(&mut state, &[]);
+        assert!(state.is_none());
+    }
+
+    #[test]
+    fn the_last_window_of_a_resumed_initial_snapshot_ends_it() {
+        let mut initial = SnapshotState::new(vec!["a".into()]);
+        initial.chunk_done("a", Some(vec![Some("3".into())]), 3);
+        let mut state = Some(IncrementalState::resume_initial(
+            "r",
+            &initial,
+            &["a".into()],
+        ));
+        assert!(!IncrementalState::window_closed(
+            &mut state,
+            Some(vec![Some("9".into())]),
+            false
+        ));
+        assert_eq!(
+            state.as_ref().and_then(|s| s.last_key.clone()),
+            Some(vec![Some("9".to_string())])
+        );
+        assert!(IncrementalState::window_closed(&mut state, None, true));
         assert!(state.is_none());
     }
 

@@ -949,19 +949,15 @@ async fn snapshot<S: Sink>(
             Some(SnapshotMsg::Row(index, record, key_text)) => {
                 if let Some((prev, marked)) = marker.push(index, (record, key_text)) {
                     // A later record exists: the held record was not the snapshot's last.
-                    if let Some((i, r, k)) = last_held.take() {
-                        emit_one(
-                            pipeline,
-                            &mut state,
-                            &table_names[i],
-                            r,
-                            k,
-                            &start,
-                            &mut clock,
-                        )
-                        .await?;
-                        state.table_done(&table_names[i]);
-                    }
+                    release_held(
+                        pipeline,
+                        &mut state,
+                        &table_names,
+                        last_held.take(),
+                        &start,
+                        &mut clock,
+                    )
+                    .await?;
                     emit_snapshot(
                         pipeline,
                         &mut state,
@@ -979,56 +975,40 @@ async fn snapshot<S: Sink>(
                 Some((held, marked)) => {
                     // The newest finished table's last record is held back: only the end
                     // of the snapshot tells whether it is the `last` one.
-                    if let Some((i, r, k)) = last_held.take() {
-                        emit_one(
-                            pipeline,
-                            &mut state,
-                            &table_names[i],
-                            r,
-                            k,
-                            &start,
-                            &mut clock,
-                        )
-                        .await?;
-                        state.table_done(&table_names[i]);
-                    }
+                    release_held(
+                        pipeline,
+                        &mut state,
+                        &table_names,
+                        last_held.take(),
+                        &start,
+                        &mut clock,
+                    )
+                    .await?;
                     last_held = Some((index, set_marker(held.0, marked.as_str()), held.1));
                 }
                 None => state.table_done(&table_names[index]),
             },
         }
     }
-    if let Some((i, r, k)) = last_held.take() {
-        let r = if windowed.is_empty() {
-            set_marker(r, "last")
-        } else {
-            r
-        };
-        emit_one(
-            pipeline,
-            &mut state,
-            &table_names[i],
-            r,
+    // The held record ends the snapshot unless tables are left to the windows.
+    let held = last_held.take().map(|(i, r, k)| {
+        (
+            i,
+            if windowed.is_empty() {
+                set_marker(r, "last")
+            } else {
+                r
+            },
             k,
-            &start,
-            &mut clock,
         )
-        .await?;
-        state.table_done(&table_names[i]);
-    }
+    });
+    release_held(pipeline, &mut state, &table_names, held, &start, &mut clock).await?;
     while tasks.join_next().await.is_some() {}
     let mut done = snapshot_position(None);
     if !windowed.is_empty() {
         let id = format!("initial-{}-{}", start.file, start.pos);
         let finish = IncrementalState::resume_initial(&id, &state, &windowed);
-        let incremental = match start.incremental.as_deref() {
-            Some(running) => {
-                let mut running = running.clone();
-                running.append(finish);
-                running
-            }
-            None => finish,
-        };
+        let incremental = IncrementalState::after(start.incremental.as_deref(), finish);
         tracing::info!(tables = ?windowed, "no consistent read to resume the snapshot with: these tables are read in watermark windows while streaming");
         done.incremental = Some(Arc::new(incremental));
     }
@@ -1122,6 +1102,22 @@ async fn emit_snapshot<S: Sink>(
 ) -> Result<(), ConnectorError> {
     let record = set_marker(held.0, marker.as_str());
     emit_one(pipeline, state, &names[index], record, held.1, start, clock).await
+}
+
+/// Deliver the held-back last record of a finished table, if any, and mark the table done.
+async fn release_held<S: Sink>(
+    pipeline: &mut Pipeline<S, MySqlPosition>,
+    state: &mut SnapshotState,
+    table_names: &[String],
+    held: Option<(usize, Record, KeyText)>,
+    start: &MySqlPosition,
+    clock: &mut CommitClock,
+) -> Result<(), ConnectorError> {
+    if let Some((i, record, key)) = held {
+        emit_one(pipeline, state, &table_names[i], record, key, start, clock).await?;
+        state.table_done(&table_names[i]);
+    }
+    Ok(())
 }
 
 async fn emit_one<S: Sink>(

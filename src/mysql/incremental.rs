@@ -219,23 +219,11 @@ impl Incremental {
         }
         let done = self.in_flight.take()?;
         let mut rows = done.window.close();
-        if let Some(state) = self.state.as_mut() {
-            let initial = state.current_is_initial();
-            state.chunk_done(done.last_key);
-            if done.last_chunk {
-                state.table_done();
-                if initial && state.initial.is_empty() {
-                    // The end of the interrupted initial snapshot. (When the stream superseded
-                    // every row of this last window, no record carries `last`.)
-                    if let Some(last) = rows.last_mut() {
-                        set_marker(last, "last");
-                    }
-                    tracing::info!(id = %state.id, "the interrupted initial snapshot is complete");
-                }
-            }
-            if state.is_done() {
-                tracing::info!(id = %state.id, "incremental snapshot done");
-                self.state = None;
+        if IncrementalState::window_closed(&mut self.state, done.last_key, done.last_chunk) {
+            // The end of the interrupted initial snapshot. (When the stream superseded every
+            // row of this last window, no record carries `last`.)
+            if let Some(last) = rows.last_mut() {
+                set_marker(last, "last");
             }
         }
         Some(rows)

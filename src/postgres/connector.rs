@@ -758,20 +758,20 @@ async fn stream_once<S: Sink>(
         };
         // Tables read now (all of them, unless a windowed resume) and the pending tables
         // left to the windows.
-        let (plans, windowed): (Vec<_>, Vec<_>) = plans
+        let plans: Vec<_> = plans
             .into_iter()
-            .partition(|p| !(windowed_resume && p.keyed()));
-        let windowed: Vec<String> = if windowed_resume {
-            state
-                .pending()
-                .map(|(t, _)| t.to_string())
-                .filter(|t| !plans.iter().any(|p| p.name == *t))
-                .collect()
-        } else {
-            debug_assert!(windowed.is_empty());
-            Vec::new()
-        };
-        let before_run = state.clone();
+            .filter(|p| !(windowed_resume && p.keyed()))
+            .collect();
+        let windowed: Vec<String> = state
+            .pending()
+            .map(|(t, _)| t.to_string())
+            .filter(|t| windowed_resume && !plans.iter().any(|p| p.name == *t))
+            .collect();
+        // Their start keys, before the run below takes the state.
+        let finish = (!windowed.is_empty()).then(|| {
+            let id = format!("initial-{}", format_lsn(consistent));
+            IncrementalState::resume_initial(&id, &state, &windowed)
+        });
         // Record that a snapshot is under way (and where streaming will start) before reading,
         // so that a crash from here on resumes it instead of starting over.
         pipeline.set_position(snapshot_position(Some(Arc::new(state.clone()))));
@@ -798,19 +798,10 @@ async fn stream_once<S: Sink>(
             return Ok(());
         }
         let mut done = snapshot_position(None);
-        if !windowed.is_empty() {
-            let id = format!("initial-{}", format_lsn(consistent));
+        if let Some(finish) = finish {
             tracing::info!(tables = ?windowed, consistent_point = %format_lsn(consistent), "no exported snapshot: these tables are read in watermark windows while streaming from the consistent point");
-            let finish = IncrementalState::resume_initial(&id, &before_run, &windowed);
-            let incremental = match resume.as_ref().and_then(|p| p.incremental.as_deref()) {
-                Some(running) => {
-                    let mut running = running.clone();
-                    running.append(finish);
-                    running
-                }
-                None => finish,
-            };
-            done.incremental = Some(Arc::new(incremental));
+            let running = resume.as_ref().and_then(|p| p.incremental.as_deref());
+            done.incremental = Some(Arc::new(IncrementalState::after(running, finish)));
             // Committed before streaming: from here on a restart goes on with the windows.
             pipeline.set_position(done.clone());
             pipeline.drain().await?;

@@ -152,25 +152,12 @@ pub async fn blocking_snapshot<S: sluice_sinks::Sink, P: crate::pipeline::Positi
     chunk_size: u32,
     pipeline: &mut crate::pipeline::Pipeline<S, P>,
 ) -> Result<u64, ConnectorError> {
-    let sql_err = |what: String| move |source| ConnectorError::Sql { what, source };
     let mut held: Option<Record> = None;
     let mut rows_read = 0u64;
     for name in tables {
-        let (schema, table) = name.split_once('.').unwrap_or(("public", name.as_str()));
-        let oid: Option<u32> = sql
-            .query_opt(
-                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
-                &[&schema, &table],
-            )
-            .await
-            .map_err(sql_err(format!("looking up table {name} for the blocking snapshot")))?
-            .map(|r| r.get(0));
-        let captured = match oid {
-            Some(oid) => source.capture_table(sql, oid, schema, table).await?,
-            None => None,
-        };
-        let Some(captured) = captured.filter(|c| c.key_column_names().next().is_some()) else {
-            tracing::warn!(table = %name, "table is gone, not captured, or has no primary key: skipped by the blocking snapshot");
+        let Some((captured, schema, table)) =
+            keyed_table(sql, source, name, "the blocking snapshot").await?
+        else {
             continue;
         };
         let mut state = IncrementalState::new("blocking", vec![name.clone()], conditions.clone());
@@ -204,6 +191,39 @@ pub async fn blocking_snapshot<S: sluice_sinks::Sink, P: crate::pipeline::Positi
         pipeline.push(last).await?;
     }
     Ok(rows_read)
+}
+
+/// The captured shape of `name` (`schema.table`) with its schema and table name, when the
+/// table exists, is captured and has a key; otherwise a warning that `purpose` skips it.
+async fn keyed_table<'n>(
+    sql: &tokio_postgres::Client,
+    source: &mut EventSource,
+    name: &'n str,
+    purpose: &str,
+) -> Result<Option<(Arc<CapturedTable>, &'n str, &'n str)>, ConnectorError> {
+    let (schema, table) = name.split_once('.').unwrap_or(("public", name));
+    let oid: Option<u32> = sql
+        .query_opt(
+            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+            &[&schema, &table],
+        )
+        .await
+        .map_err(|source| ConnectorError::Sql {
+            what: format!("looking up table {name} for {purpose}"),
+            source,
+        })?
+        .map(|r| r.get(0));
+    let captured = match oid {
+        Some(oid) => source.capture_table(sql, oid, schema, table).await?,
+        None => None,
+    };
+    match captured.filter(|c| c.key_column_names().next().is_some()) {
+        Some(captured) => Ok(Some((captured, schema, table))),
+        None => {
+            tracing::warn!(table = %name, "table is gone, not captured, or has no primary key: skipped by {purpose}");
+            Ok(None)
+        }
+    }
 }
 
 /// The text that identifies a record's key for de-duplication.
@@ -304,22 +324,9 @@ impl Incremental {
         let Some(name) = state.current_table().map(str::to_string) else {
             return Ok(false);
         };
-        let sql_err = |what: String| move |source| ConnectorError::Sql { what, source };
-        let (schema, table) = name.split_once('.').unwrap_or(("public", name.as_str()));
-        let oid: Option<u32> = sql
-            .query_opt(
-                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
-                &[&schema, &table],
-            )
-            .await
-            .map_err(sql_err(format!("looking up table {name} for the incremental snapshot")))?
-            .map(|r| r.get(0));
-        let captured = match oid {
-            Some(oid) => source.capture_table(sql, oid, schema, table).await?,
-            None => None,
-        };
-        let Some(captured) = captured.filter(|c| c.key_column_names().next().is_some()) else {
-            tracing::warn!(table = %name, "table is gone, not captured, or has no primary key: skipped by the incremental snapshot");
+        let Some((captured, schema, table)) =
+            keyed_table(sql, source, &name, "the incremental snapshot").await?
+        else {
             state.table_done();
             return Ok(true);
         };
@@ -380,23 +387,11 @@ impl Incremental {
         }
         let done = self.in_flight.take()?;
         let mut rows = done.window.close();
-        if let Some(state) = self.state.as_mut() {
-            let initial = state.current_is_initial();
-            state.chunk_done(done.last_key);
-            if done.last_chunk {
-                state.table_done();
-                if initial && state.initial.is_empty() {
-                    // The end of the interrupted initial snapshot. (When the stream superseded
-                    // every row of this last window, no record carries `last`.)
-                    if let Some(last) = rows.last_mut() {
-                        set_snapshot_marker(last, "last");
-                    }
-                    tracing::info!(id = %state.id, "the interrupted initial snapshot is complete");
-                }
-            }
-            if state.is_done() {
-                tracing::info!(id = %state.id, "incremental snapshot done");
-                self.state = None;
+        if IncrementalState::window_closed(&mut self.state, done.last_key, done.last_chunk) {
+            // The end of the interrupted initial snapshot. (When the stream superseded every
+            // row of this last window, no record carries `last`.)
+            if let Some(last) = rows.last_mut() {
+                set_snapshot_marker(last, "last");
             }
         }
         Some(rows)
